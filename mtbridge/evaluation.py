@@ -1,0 +1,103 @@
+"""Task metrics and the per-run metrics file that the tables are built from.
+
+Every scorer refuses empty or misaligned input: a silently truncated prediction file
+would otherwise yield a plausible-looking score.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+from seqeval.metrics import f1_score
+
+from mtbridge.io import write_json
+
+METRICS = ("accuracy", "entity_f1")
+METRIC_FIELDS = ("model", "objective", "task", "language", "seed", "metric", "score", "examples")
+
+
+def _check_aligned(gold: Sequence, predicted: Sequence, what: str) -> None:
+    if len(gold) != len(predicted):
+        raise ValueError(f"{what}: {len(gold)} gold vs {len(predicted)} predicted")
+    if not gold:
+        raise ValueError(f"{what}: empty input, nothing to score")
+
+
+def _check_sequences(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> None:
+    _check_aligned(gold, predicted, "sentence count mismatch")
+    for index, (gold_tags, predicted_tags) in enumerate(zip(gold, predicted, strict=True)):
+        if len(gold_tags) != len(predicted_tags):
+            raise ValueError(
+                f"sentence {index}: {len(gold_tags)} gold vs {len(predicted_tags)} predicted tags"
+            )
+
+
+def accuracy(gold: Sequence[str], predicted: Sequence[str]) -> float:
+    """Share of examples whose predicted label equals the gold label (NLI, paraphrase, topic)."""
+    _check_aligned(gold, predicted, "label count mismatch")
+    return sum(g == p for g, p in zip(gold, predicted, strict=True)) / len(gold)
+
+
+def token_accuracy(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> float:
+    """Share of all tokens tagged correctly (POS), so long sentences weigh more than short ones."""
+    _check_sequences(gold, predicted)
+    total = sum(len(tags) for tags in gold)
+    if total == 0:
+        raise ValueError("empty input: the sentences hold no tokens")
+    correct = sum(
+        g == p
+        for gold_tags, predicted_tags in zip(gold, predicted, strict=True)
+        for g, p in zip(gold_tags, predicted_tags, strict=True)
+    )
+    return correct / total
+
+
+def entity_f1(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> float:
+    """Micro entity-level F1 as conlleval computes it (seqeval's default mode).
+
+    An entity counts only with the exact span and type, so a boundary error is both a
+    false positive and a false negative. With no gold and no predicted entity the score is 0.
+    """
+    _check_sequences(gold, predicted)
+    return float(
+        f1_score([list(tags) for tags in gold], [list(tags) for tags in predicted], zero_division=0)
+    )
+
+
+def score(metric: str, gold: Sequence, predicted: Sequence) -> float:
+    """Score with the task's metric; ``accuracy`` over tag sequences means token accuracy."""
+    if metric not in METRICS:
+        raise ValueError(f"unknown metric {metric!r}; expected one of {list(METRICS)}")
+    if metric == "entity_f1":
+        return entity_f1(gold, predicted)
+    _check_aligned(gold, predicted, "label count mismatch")
+    if isinstance(gold[0], str) or not isinstance(gold[0], Sequence):
+        return accuracy(gold, predicted)
+    return token_accuracy(gold, predicted)
+
+
+def write_metrics(
+    path: str | os.PathLike,
+    *,
+    model: str,
+    objective: str,
+    task: str,
+    language: str,
+    seed: int,
+    metric: str,
+    score: float,
+    examples: int,
+) -> None:
+    """Write one run's score as JSON, the unit that ``mtbridge.tables`` aggregates."""
+    record = {
+        "model": model,
+        "objective": objective,
+        "task": task,
+        "language": language,
+        "seed": int(seed),
+        "metric": metric,
+        "score": float(score),
+        "examples": int(examples),
+    }
+    write_json(record, path)

@@ -1,0 +1,226 @@
+"""Fine-tune on the training language, select on its dev set, predict every language zero-shot."""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import os
+import random
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import pyarrow as pa
+import torch
+
+from mtbridge import evaluation
+from mtbridge.io import read_parquet, write_parquet
+from mtbridge.models import EncoderClassifier, load_classifier, load_encoder, save_classifier
+from mtbridge.tasks import CLASSIFICATION_SCHEMA, TAGGING_SCHEMA, TaskSpec, task_spec
+from mtbridge.tokenizer import Framing, encode_texts, encode_words, framing, load_tokenizer
+from mtbridge.training import Batch, Schedule, pad, seed_everything, train
+
+LOG = logging.getLogger("mtbridge")
+IGNORE = -100
+
+
+@dataclass(frozen=True)
+class Example:
+    ids: list[int]
+    content: list[bool]
+    label: int | list[int]  # class index, or one index per piece (IGNORE where not scored)
+    words: int = 0          # tagging: number of words, to restore one tag per word
+
+
+def predictions_schema(kind: str) -> pa.Schema:
+    value = pa.string() if kind == "classification" else pa.list_(pa.string())
+    return pa.schema([("id", pa.string()), ("gold", value), ("predicted", value)])
+
+
+def read_split(path: str | os.PathLike, spec: TaskSpec) -> list[dict]:
+    schema = CLASSIFICATION_SCHEMA if spec.kind == "classification" else TAGGING_SCHEMA
+    rows = read_parquet(path, schema).to_pylist()
+    if not rows:
+        raise ValueError(f"{path}: no examples")
+    return rows
+
+
+def label_index(spec: TaskSpec, label: str, path: str | os.PathLike) -> int:
+    try:
+        return spec.labels.index(label)
+    except ValueError:
+        raise ValueError(f"{path}: label {label!r} is not one of task {spec.name}'s "
+                         f"{list(spec.labels)}") from None
+
+
+def encode_classification(rows: Sequence[dict], spec: TaskSpec, tokenizer, frame: Framing,
+                          max_length: int, path: str | os.PathLike) -> list[Example]:
+    """Frame ``text_a`` (and ``text_b``) as the architecture expects; truncate both halves evenly."""
+    firsts = encode_texts(tokenizer, [row["text_a"] for row in rows])
+    seconds = encode_texts(tokenizer, [row["text_b"] or "" for row in rows])
+    examples = []
+    for row, first, second in zip(rows, firsts, seconds, strict=True):
+        paired = row["text_b"] is not None
+        room = max_length - 2 - (len(frame.separator()) if paired else 0)
+        share = room // 2 if paired else room
+        ids, content = frame.frame(first[:share], row["language"], second[:share] if paired else None)
+        examples.append(Example(ids, content, label_index(spec, row["label"], path)))
+    return examples
+
+
+def encode_tagging(rows: Sequence[dict], spec: TaskSpec, tokenizer, frame: Framing,
+                   max_length: int, path: str | os.PathLike) -> list[Example]:
+    """Label each word's first piece; later pieces, specials and truncated words are ignored."""
+    examples = []
+    for row, words in zip(rows, encode_words(tokenizer, [r["tokens"] for r in rows]), strict=True):
+        pieces, labels = [], []
+        for word, tag in zip(words, row["tags"], strict=True):
+            if len(pieces) + len(word) > max_length - 2:
+                break
+            pieces += word
+            labels += [label_index(spec, tag, path)] + [IGNORE] * (len(word) - 1)
+        ids, content = frame.frame(pieces, row["language"])
+        examples.append(Example(ids, content, [IGNORE] + labels + [IGNORE], len(row["tokens"])))
+    return examples
+
+
+def encode_split(rows: Sequence[dict], spec: TaskSpec, tokenizer, frame: Framing, max_length: int,
+                 path: str | os.PathLike) -> list[Example]:
+    encode = encode_classification if spec.kind == "classification" else encode_tagging
+    return encode(rows, spec, tokenizer, frame, max_length, path)
+
+
+def collate(examples: Sequence[Example], pad_id: int, token_level: bool) -> Batch:
+    input_ids = pad([example.ids for example in examples], pad_id)
+    batch = {
+        "input_ids": input_ids,
+        "attention_mask": (input_ids != pad_id).long(),
+        "content_mask": pad([[int(c) for c in example.content] for example in examples], 0).bool(),
+    }
+    if token_level:
+        batch["labels"] = pad([example.label for example in examples], IGNORE)
+    else:
+        batch["labels"] = torch.tensor([example.label for example in examples], dtype=torch.long)
+    return batch
+
+
+def length_sorted_batches(examples: Sequence[Example], batch_size: int) -> Iterator[list[int]]:
+    """Indices in batches of similar length: less padding, same results for any order."""
+    order = sorted(range(len(examples)), key=lambda index: (len(examples[index].ids), index))
+    for start in range(0, len(order), batch_size):
+        yield order[start:start + batch_size]
+
+
+@torch.inference_mode()
+def predict_indices(model: EncoderClassifier, examples: Sequence[Example], pad_id: int,
+                    batch_size: int = 64) -> list[int | list[int]]:
+    """Predicted class per example, or predicted class per word (first piece) for tagging."""
+    model.eval()
+    predictions: list[int | list[int]] = [0] * len(examples)
+    for indices in length_sorted_batches(examples, batch_size):
+        chosen = [examples[index] for index in indices]
+        batch = collate(chosen, pad_id, model.token_level)
+        _, logits = model(batch["input_ids"], batch["attention_mask"], batch["content_mask"])
+        best = logits.argmax(dim=-1)
+        for row, (index, example) in enumerate(zip(indices, chosen, strict=True)):
+            predictions[index] = word_predictions(best[row], example) if model.token_level \
+                else int(best[row])
+    return predictions
+
+
+def word_predictions(best: torch.Tensor, example: Example) -> list[int]:
+    """One class per word: the first piece's; words cut off by truncation get class 0."""
+    scored = [int(best[position]) for position, label in enumerate(example.label) if label != IGNORE]
+    return scored + [0] * (example.words - len(scored))
+
+
+def gold_and_predicted(rows: Sequence[dict], spec: TaskSpec, predicted: Sequence[int | list[int]]
+                       ) -> tuple[list, list]:
+    if spec.kind == "classification":
+        return [row["label"] for row in rows], [spec.labels[index] for index in predicted]
+    return ([list(row["tags"]) for row in rows],
+            [[spec.labels[index] for index in sequence] for sequence in predicted])
+
+
+def dev_score(model: EncoderClassifier, rows: Sequence[dict], examples: Sequence[Example],
+              spec: TaskSpec, pad_id: int) -> float:
+    gold, predicted = gold_and_predicted(rows, spec, predict_indices(model, examples, pad_id))
+    return evaluation.score(spec.metric, gold, predicted)
+
+
+def epoch_batches(examples: Sequence[Example], batch_size: int, pad_id: int, token_level: bool,
+                  rng: random.Random):
+    """An endless stream of shuffled training batches, reshuffled every epoch."""
+    def stream() -> Iterator[Batch]:
+        while True:
+            order = list(range(len(examples)))
+            rng.shuffle(order)
+            for start in range(0, len(order), batch_size):
+                yield collate([examples[i] for i in order[start:start + batch_size]], pad_id,
+                              token_level)
+    iterator = stream()
+    return lambda: next(iterator)
+
+
+def classifier_loss(model: EncoderClassifier, batch: Batch) -> torch.Tensor:
+    return model(**batch)[0]
+
+
+def finetune(*, task: str, topics: Sequence[str], architecture: str, languages: Sequence[str], settings: dict,
+             max_length: int, tokenizer_dir: str, checkpoint_dir: str, train_path: str,
+             dev_path: str, output_dir: str, seed: int, threads: int, head: dict) -> None:
+    """Fine-tune the checkpoint's encoder with a fresh head; keep the best dev-set state."""
+    spec = task_spec(task, {"topics": list(topics)})
+    rng = seed_everything(seed, threads)
+    tokenizer = load_tokenizer(tokenizer_dir)
+    frame = framing(tokenizer, architecture, languages)
+    train_rows, dev_rows = read_split(train_path, spec), read_split(dev_path, spec)
+    train_examples = encode_split(train_rows, spec, tokenizer, frame, max_length, train_path)
+    dev_examples = encode_split(dev_rows, spec, tokenizer, frame, max_length, dev_path)
+    token_level = spec.kind == "tagging"
+    model = EncoderClassifier(load_encoder(checkpoint_dir), len(spec.labels), token_level,
+                              settings["dropout"], settings["pooling"])
+    steps_per_epoch = math.ceil(len(train_examples) / settings["batch_size"])
+    steps = settings["epochs"] * steps_per_epoch
+    best = {"score": -1.0, "step": 0, "state": None}
+
+    def evaluate(step: int) -> None:
+        score = dev_score(model, dev_rows, dev_examples, spec, frame.pad)
+        LOG.info("step %d dev %s %.4f", step, spec.metric, score)
+        if score > best["score"]:
+            best.update(score=score, step=step, state=copy.deepcopy(model.state_dict()))
+
+    schedule = Schedule(steps=steps, learning_rate=settings["learning_rate"],
+                        warmup_steps=round(settings["warmup_ratio"] * steps), log_every=20)
+    record = train(model, epoch_batches(train_examples, settings["batch_size"], frame.pad,
+                                        token_level, rng),
+                   classifier_loss, schedule, evaluate,
+                   max(1, steps_per_epoch // settings["evaluations_per_epoch"]))
+    model.load_state_dict(best["state"])
+    save_classifier(model, output_dir, {
+        **head, "task": spec.name, "labels": list(spec.labels), "seed": seed,
+        "selected_step": best["step"], "dev_score": round(best["score"], 6), **record,
+    })
+
+
+def predict(*, task: str, topics: Sequence[str], architecture: str, languages: Sequence[str], max_length: int,
+            tokenizer_dir: str, finetuned_dir: str, test_path: str, predictions_path: str,
+            metrics_path: str, meta: dict, threads: int) -> None:
+    """Predict one language's test set; write (id, gold, predicted) and the task's metric."""
+    spec = task_spec(task, {"topics": list(topics)})
+    seed_everything(0, threads)
+    tokenizer = load_tokenizer(tokenizer_dir)
+    frame = framing(tokenizer, architecture, languages)
+    model, head = load_classifier(finetuned_dir)
+    if tuple(head["labels"]) != spec.labels:
+        raise ValueError(f"{finetuned_dir}: head labels {head['labels']} differ from task "
+                         f"{spec.name}'s {list(spec.labels)}")
+    rows = read_split(test_path, spec)
+    examples = encode_split(rows, spec, tokenizer, frame, max_length, test_path)
+    gold, predicted = gold_and_predicted(rows, spec, predict_indices(model, examples, frame.pad))
+    write_parquet([{"id": row["id"], "gold": g, "predicted": p}
+                   for row, g, p in zip(rows, gold, predicted, strict=True)],
+                  predictions_path, predictions_schema(spec.kind))
+    evaluation.write_metrics(metrics_path, **meta, metric=spec.metric,
+                             score=evaluation.score(spec.metric, gold, predicted),
+                             examples=len(rows))

@@ -1,0 +1,213 @@
+"""Running a library function as one pipeline job, optionally forked from a warm worker.
+
+Importing torch and transformers costs ~5-7 s per process on a small CPU, and the
+default study has hundreds of short jobs. The warm worker imports them once; each
+job then runs in a child forked from it (milliseconds), with its own log, threads
+and exit status. A job whose client goes away (Snakemake killed, job cancelled) has
+its child terminated, so no output appears after Snakemake gave up on it. Where no
+worker is reachable (disabled, not started yet, another host) the job simply runs in
+its own process: results are identical either way.
+
+This module imports only the standard library, so a thin job script starts fast.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import logging
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+SOCKET_VARIABLE = "MTBRIDGE_WARM_SOCKET"
+PRELOAD = ("torch", "transformers", "mtbridge.models", "mtbridge.pretraining",
+           "mtbridge.finetuning", "mtbridge.tables", "mtbridge.data", "mtbridge.tokenizer")
+LOG_FORMAT = "%(asctime)s %(levelname)s %(message)s"
+
+
+def resolve(function: str):
+    """``"package.module:function"`` → the function."""
+    module, _, name = function.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def configure_logging(log_path: str) -> None:
+    Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(log_path, mode="a", encoding="utf-8")
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    logger = logging.getLogger("mtbridge")
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+
+def execute(function: str, kwargs: dict[str, Any], log_path: str) -> int:
+    """Run the job in this process; 0 on success, 1 with the traceback in the log on failure."""
+    configure_logging(log_path)
+    logger = logging.getLogger("mtbridge")
+    started = time.perf_counter()
+    logger.info("start %s pid %d", function, os.getpid())
+    try:
+        resolve(function)(**kwargs)
+    except BaseException:  # noqa: BLE001 - every failure must reach the log and the exit status
+        logger.error("failed:\n%s", traceback.format_exc())
+        return 1
+    logger.info("done in %.2f s", time.perf_counter() - started)
+    return 0
+
+
+def run(function: str, log: str, **kwargs: Any) -> None:
+    """Entry point of every job script: run ``function(**kwargs)``, exit non-zero on failure."""
+    code = submit_to_worker(function, kwargs, log)
+    if code is None:
+        code = execute(function, kwargs, log)
+    if code != 0:
+        sys.stderr.write(tail(log))
+        raise SystemExit(f"mtbridge job {function} failed (exit {code}); log: {log}")
+
+
+def tail(path: str, lines: int = 30) -> str:
+    with contextlib.suppress(OSError), open(path, encoding="utf-8", errors="replace") as handle:
+        return "".join(handle.readlines()[-lines:])
+    return ""
+
+
+def submit_to_worker(function: str, kwargs: dict[str, Any], log: str) -> int | None:
+    """Run the job in the warm worker; None if there is none to reach."""
+    path = os.environ.get(SOCKET_VARIABLE)
+    if not path:
+        return None
+    client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        client.connect(path)
+    except OSError:
+        client.close()
+        return None
+    with client:
+        request = {"function": function, "kwargs": kwargs, "log": os.path.abspath(log),
+                   "cwd": os.getcwd()}
+        client.sendall(json.dumps(request).encode() + b"\n")
+        reply = client.makefile("rb").readline()
+    return json.loads(reply)["exit"] if reply else 1
+
+
+# --- the worker -----------------------------------------------------------------------------
+
+
+def child(request: dict) -> None:
+    """In the forked child: become the job, then leave without returning to the server loop."""
+    code = 1
+    try:
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+        os.chdir(request["cwd"])
+        redirect_output(request["log"])
+        code = execute(request["function"], request["kwargs"], request["log"])
+    finally:
+        logging.shutdown()
+        os._exit(code)
+
+
+def redirect_output(log_path: str) -> None:
+    """Send the child's stdout and stderr (library warnings, prints) to the job's log."""
+    Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(descriptor, 1)
+    os.dup2(descriptor, 2)
+    os.close(descriptor)
+
+
+def supervise(connection: socket.socket, pid: int) -> None:
+    """Report the child's exit status to its client; terminate the child if the client leaves."""
+    with connection:
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                connection.sendall(json.dumps({"exit": os.waitstatus_to_exitcode(status)}).encode()
+                                   + b"\n")
+                return
+            readable, _, _ = select.select([connection], [], [], 0.1)
+            if readable and not connection.recv(1):
+                terminate(pid)
+                return
+
+
+def terminate(pid: int) -> None:
+    os.kill(pid, signal.SIGTERM)
+    for _ in range(50):
+        if os.waitpid(pid, os.WNOHANG)[0]:
+            return
+        time.sleep(0.1)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+
+
+def serve(socket_path: str, owner_pid: int) -> None:
+    """Import the heavy modules once, then fork one child per job until ``owner_pid`` exits."""
+    for module in PRELOAD:
+        importlib.import_module(module)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(socket_path)
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(socket_path + ".tmp")
+    os.replace(socket_path + ".tmp", socket_path)  # clients see the socket only once ready
+    server.listen(64)
+    server.settimeout(1.0)
+    while owner_alive(owner_pid):
+        try:
+            connection, _ = server.accept()
+        except TimeoutError:
+            continue
+        connection.settimeout(None)
+        request = json.loads(connection.makefile("rb").readline())
+        pid = os.fork()
+        if pid == 0:
+            server.close()
+            connection.close()
+            child(request)
+        threading.Thread(target=supervise, args=(connection, pid), daemon=True).start()
+    server.close()
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(socket_path)
+
+
+def owner_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def start_worker(socket_path: str, log_path: str) -> subprocess.Popen:
+    """Start a worker owned by this process and point future jobs at it."""
+    Path(socket_path).parent.mkdir(parents=True, exist_ok=True)
+    Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "a", encoding="utf-8") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "mtbridge.jobs", socket_path, str(os.getpid())],
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    os.environ[SOCKET_VARIABLE] = os.path.abspath(socket_path)
+    return process
+
+
+def stop_worker(process: subprocess.Popen | None) -> None:
+    os.environ.pop(SOCKET_VARIABLE, None)
+    if process is not None and process.poll() is None:
+        process.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    serve(sys.argv[1], int(sys.argv[2]))

@@ -1,0 +1,262 @@
+"""Pretraining (objective ``source``) and continued pretraining of the model families.
+
+- mBART family: denoising as in Liu et al. (2020): sentence permutation, then text
+  infilling (Poisson(3.5) spans covering 35% of the tokens, each replaced by one
+  ``<mask>``); the decoder reconstructs the original.
+- XLM-R family: masked LM (transformers' ``DataCollatorForLanguageModeling``, 15%).
+- Continued objectives, all with one budget (steps × batch × max length): ``mt-m2m``,
+  ``mt-o2m`` (en→X), ``mt-m2o`` (X→en) on the parallel corpora, and ``denoise-cp``,
+  the source objective continued, which tells "MT hurts" from "more training hurts".
+- ``random-init``: the architecture saved untrained, the floor of every table.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import pyarrow.parquet as pq
+import torch
+from torch import nn
+
+from mtbridge.models import build_config, load_pretrained, pretraining_model, save_pretrained
+from mtbridge.tokenizer import Framing, encode_texts, framing, load_tokenizer
+from mtbridge.training import Batch, Schedule, pad, seed_everything, train
+
+MT_OBJECTIVES = ("mt-m2m", "mt-o2m", "mt-m2o")
+CONTINUED_OBJECTIVES = (*MT_OBJECTIVES, "denoise-cp")
+MASK_RATIO = 0.35
+MEAN_SPAN = 3.5
+SENTENCE_END = re.compile(r"(?<= \.) ")
+
+
+@dataclass(frozen=True)
+class Document:
+    language: str
+    sentences: list[list[int]]
+
+    def pieces(self) -> list[int]:
+        """The document's sentences in their original order."""
+        return [piece for sentence in self.sentences for piece in sentence]
+
+
+@dataclass(frozen=True)
+class Pair:
+    source_language: str
+    source: list[int]
+    target_language: str
+    target: list[int]
+
+
+def poisson(rng: random.Random, mean: float) -> int:
+    """A Poisson draw (Knuth's method; the means used here are small)."""
+    limit, k, product = math.exp(-mean), 0, rng.random()
+    while product > limit:
+        k += 1
+        product *= rng.random()
+    return k
+
+
+def permute_sentences(sentences: Sequence[Sequence[int]], rng: random.Random) -> list[int]:
+    """mBART's sentence permutation: shuffle the sentences of a document, then concatenate."""
+    order = list(range(len(sentences)))
+    rng.shuffle(order)
+    return [piece for index in order for piece in sentences[index]]
+
+
+def infill_spans(ids: Sequence[int], rng: random.Random, mask_id: int,
+                 ratio: float = MASK_RATIO, mean_span: float = MEAN_SPAN) -> list[int]:
+    """BART text infilling: spans with Poisson lengths, each replaced by a single mask.
+
+    Spans are drawn until ``ratio`` of the tokens are covered; a zero-length span
+    inserts a mask without removing anything (the model must learn span lengths).
+    """
+    budget = round(ratio * len(ids))
+    masked = [False] * len(ids)
+    inserted: set[int] = set()
+    covered = 0
+    while covered < budget:
+        start = rng.randrange(len(ids))
+        length = min(poisson(rng, mean_span), budget - covered)
+        if length == 0:
+            inserted.add(start)
+            covered += 1  # an insertion costs one unit so the loop always ends
+            continue
+        for position in range(start, min(start + length, len(ids))):
+            if not masked[position]:
+                masked[position] = True
+                covered += 1
+    noised: list[int] = []
+    for position, piece in enumerate(ids):
+        if position in inserted:
+            noised.append(mask_id)
+        if masked[position]:
+            if not noised or noised[-1] != mask_id:
+                noised.append(mask_id)
+        else:
+            noised.append(piece)
+    return noised
+
+
+def read_documents(paths: Sequence[str | os.PathLike], tokenizer) -> list[Document]:
+    """Monolingual documents, split into sentences and encoded once."""
+    documents = []
+    for path in paths:
+        table = pq.read_table(path, columns=["language", "text"]).to_pylist()
+        sentences = [SENTENCE_END.split(row["text"]) for row in table]
+        flat = encode_texts(tokenizer, [sentence for doc in sentences for sentence in doc])
+        start = 0
+        for row, doc in zip(table, sentences, strict=True):
+            documents.append(Document(row["language"], flat[start:start + len(doc)]))
+            start += len(doc)
+    return documents
+
+
+def read_pairs(paths: Sequence[str | os.PathLike], tokenizer, objective: str,
+               train_language: str) -> list[Pair]:
+    """Translation pairs for an MT objective: both directions (m2m), en→X (o2m) or X→en (m2o)."""
+    pairs = []
+    for path in paths:
+        rows = pq.read_table(path).to_pylist()
+        sources = encode_texts(tokenizer, [row["source"] for row in rows])
+        targets = encode_texts(tokenizer, [row["target"] for row in rows])
+        for row, source, target in zip(rows, sources, targets, strict=True):
+            forward = Pair(row["source_language"], source, row["target_language"], target)
+            backward = Pair(row["target_language"], target, row["source_language"], source)
+            pairs.extend(pair for pair in (forward, backward) if keeps_direction(pair, objective,
+                                                                                train_language))
+    if not pairs:
+        raise ValueError(f"objective {objective}: no parallel pairs in {list(map(str, paths))}")
+    return pairs
+
+
+def keeps_direction(pair: Pair, objective: str, train_language: str) -> bool:
+    if objective == "mt-o2m":
+        return pair.source_language == train_language
+    if objective == "mt-m2o":
+        return pair.target_language == train_language
+    return True
+
+
+def truncate(ids: Sequence[int], length: int) -> list[int]:
+    return list(ids[:length])
+
+
+def denoising_batches(documents: Sequence[Document], frame: Framing, batch_size: int,
+                      max_length: int, rng: random.Random) -> Callable[[], Batch]:
+    """Batches of (noised document → original document), both framed mBART-50 style."""
+    def next_batch() -> Batch:
+        sources, targets = [], []
+        for document in rng.choices(documents, k=batch_size):
+            original = truncate(document.pieces(), max_length - 2)
+            permuted = truncate(permute_sentences(document.sentences, rng), max_length - 2)
+            sources.append(frame.frame(infill_spans(permuted, rng, frame.mask), document.language)[0])
+            targets.append(frame.frame(original, document.language)[0])
+        return seq2seq_batch(sources, targets, frame.pad)
+    return next_batch
+
+
+def translation_batches(pairs: Sequence[Pair], frame: Framing, batch_size: int, max_length: int,
+                        rng: random.Random) -> Callable[[], Batch]:
+    """Batches of ``[src_lang] x </s>`` → ``[tgt_lang] y </s>``, as mBART-50 MT fine-tuning."""
+    def next_batch() -> Batch:
+        chosen = rng.choices(pairs, k=batch_size)
+        sources = [frame.frame(truncate(p.source, max_length - 2), p.source_language)[0] for p in chosen]
+        targets = [frame.frame(truncate(p.target, max_length - 2), p.target_language)[0] for p in chosen]
+        return seq2seq_batch(sources, targets, frame.pad)
+    return next_batch
+
+
+def seq2seq_batch(sources: list[list[int]], targets: list[list[int]], pad_id: int) -> Batch:
+    input_ids = pad(sources, pad_id)
+    labels = pad(targets, -100)
+    return {"input_ids": input_ids, "attention_mask": (input_ids != pad_id).long(), "labels": labels}
+
+
+def masked_lm_batches(documents: Sequence[Document], frame: Framing, tokenizer, batch_size: int,
+                      max_length: int, rng: random.Random) -> Callable[[], Batch]:
+    """Masked-LM batches over ``<s> document </s>`` (XLM-R uses no language tags)."""
+    from transformers import DataCollatorForLanguageModeling
+
+    collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=0.15, return_tensors="pt")
+
+    def next_batch() -> Batch:
+        examples = []
+        for document in rng.choices(documents, k=batch_size):
+            ids = truncate(document.pieces(), max_length - 2)
+            examples.append({"input_ids": frame.frame(ids, document.language)[0]})
+        batch = collator(examples)
+        return {key: batch[key] for key in ("input_ids", "attention_mask", "labels")}
+    return next_batch
+
+
+def model_loss(model: nn.Module, batch: Batch) -> torch.Tensor:
+    return model(**batch).loss
+
+
+def schedule_of(settings: dict) -> Schedule:
+    return Schedule(steps=settings["steps"], learning_rate=settings["learning_rate"],
+                    warmup_steps=settings["warmup_steps"])
+
+
+def source_batches(architecture: str, documents: Sequence[Document], frame: Framing, tokenizer,
+                   batch_size: int, max_length: int, rng: random.Random) -> Callable[[], Batch]:
+    """The family's own pretraining objective: denoising (mBART) or masked LM (XLM-R)."""
+    if frame.seq2seq:
+        return denoising_batches(documents, frame, batch_size, max_length, rng)
+    return masked_lm_batches(documents, frame, tokenizer, batch_size, max_length, rng)
+
+
+def pretrain_source(*, spec: dict, languages: Sequence[str], tokenizer_dir: str,
+                    corpus_paths: Sequence[str], output_dir: str, seed: int, threads: int) -> None:
+    """Objective ``source``: pretrain a fresh model on the monolingual corpora."""
+    rng = seed_everything(seed, threads)
+    tokenizer = load_tokenizer(tokenizer_dir)
+    frame = framing(tokenizer, spec["architecture"], languages)
+    model = pretraining_model(build_config(spec["architecture"], spec, tokenizer))
+    documents = read_documents(corpus_paths, tokenizer)
+    settings = spec["pretraining"]
+    batches = source_batches(spec["architecture"], documents, frame, tokenizer,
+                             settings["batch_size"], spec["max_length"], rng)
+    record = train(model, batches, model_loss, schedule_of(settings))
+    save_pretrained(model, output_dir, {"objective": "source", "seed": seed, **settings, **record})
+
+
+def continue_pretraining(*, spec: dict, objective: str, languages: Sequence[str],
+                         train_language: str, settings: dict, tokenizer_dir: str, source_dir: str,
+                         corpus_paths: Sequence[str], output_dir: str, seed: int,
+                         threads: int) -> None:
+    """Continue the ``source`` checkpoint with ``objective`` for the shared budget ``settings``.
+
+    ``corpus_paths`` are the parallel corpora for MT objectives and the monolingual
+    corpora for ``denoise-cp``.
+    """
+    if objective not in CONTINUED_OBJECTIVES:
+        raise ValueError(f"unknown continued objective {objective!r}; expected {CONTINUED_OBJECTIVES}")
+    rng = seed_everything(seed, threads)
+    tokenizer = load_tokenizer(tokenizer_dir)
+    frame = framing(tokenizer, spec["architecture"], languages)
+    model = load_pretrained(source_dir)
+    if objective == "denoise-cp":
+        batches = source_batches(spec["architecture"], read_documents(corpus_paths, tokenizer),
+                                 frame, tokenizer, settings["batch_size"], spec["max_length"], rng)
+    else:
+        if not frame.seq2seq:
+            raise ValueError(f"objective {objective} needs a seq2seq architecture, "
+                             f"not {spec['architecture']}")
+        pairs = read_pairs(corpus_paths, tokenizer, objective, train_language)
+        batches = translation_batches(pairs, frame, settings["batch_size"], spec["max_length"], rng)
+    record = train(model, batches, model_loss, schedule_of(settings))
+    save_pretrained(model, output_dir, {"objective": objective, "seed": seed, **settings, **record})
+
+
+def random_init(*, spec: dict, tokenizer_dir: str, output_dir: str, seed: int, threads: int) -> None:
+    """Objective ``random-init``: the untrained architecture, saved like any checkpoint."""
+    seed_everything(seed, threads)
+    tokenizer = load_tokenizer(tokenizer_dir)
+    model = pretraining_model(build_config(spec["architecture"], spec, tokenizer))
+    save_pretrained(model, output_dir, {"objective": "random-init", "seed": seed, "steps": 0})

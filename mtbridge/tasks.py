@@ -1,0 +1,70 @@
+"""The five XGLUE-style tasks: what each one predicts, how it is scored, how it is stored.
+
+One registry keeps the generator, the writers and the trainers agreeing on label sets
+and Parquet schemas.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+import pyarrow as pa
+
+TASKS = ("nli", "paraphrase", "topic", "pos", "ner")
+
+NLI_LABELS = ("entailment", "neutral", "contradiction")
+PARAPHRASE_LABELS = ("different", "paraphrase")
+UPOS_TAGS = ("DET", "ADJ", "NOUN", "PROPN", "NUM", "VERB", "PART", "ADP", "CCONJ", "PUNCT")
+ENTITY_TYPES = ("PER", "ORG", "LOC")
+NER_TAGS = ("O",) + tuple(f"{prefix}-{kind}" for kind in ENTITY_TYPES for prefix in "BI")
+
+CLASSIFICATION_SCHEMA = pa.schema([
+    ("id", pa.string()), ("language", pa.string()),
+    ("text_a", pa.string()), ("text_b", pa.string()), ("label", pa.string()),
+])
+TAGGING_SCHEMA = pa.schema([
+    ("id", pa.string()), ("language", pa.string()),
+    ("tokens", pa.list_(pa.string())), ("tags", pa.list_(pa.string())),
+])
+CORPUS_SCHEMA = pa.schema([("id", pa.string()), ("language", pa.string()), ("text", pa.string())])
+PARALLEL_SCHEMA = pa.schema([
+    ("id", pa.string()), ("source_language", pa.string()), ("target_language", pa.string()),
+    ("source", pa.string()), ("target", pa.string()),
+])
+
+Kind = Literal["classification", "tagging"]
+Metric = Literal["accuracy", "entity_f1"]
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """What a task predicts (its label set) and how predictions are scored."""
+
+    name: str
+    kind: Kind
+    metric: Metric
+    labels: tuple[str, ...]
+
+
+def task_spec(name: str, world: Mapping) -> TaskSpec:
+    """The spec of task ``name``; topic labels are the world's topics, so they follow the config."""
+    specs = {
+        "nli": TaskSpec("nli", "classification", "accuracy", NLI_LABELS),
+        "paraphrase": TaskSpec("paraphrase", "classification", "accuracy", PARAPHRASE_LABELS),
+        "topic": TaskSpec("topic", "classification", "accuracy", tuple(world["topics"])),
+        "pos": TaskSpec("pos", "tagging", "accuracy", UPOS_TAGS),
+        "ner": TaskSpec("ner", "tagging", "entity_f1", NER_TAGS),
+    }
+    if name not in specs:
+        raise ValueError(f"unknown task {name!r} (known: {', '.join(TASKS)})")
+    return specs[name]
+
+
+def schema_for(kind: str) -> pa.Schema:
+    """The Parquet schema of a task split of this kind."""
+    schemas = {"classification": CLASSIFICATION_SCHEMA, "tagging": TAGGING_SCHEMA}
+    if kind not in schemas:
+        raise ValueError(f"unknown task kind {kind!r} (known: {', '.join(schemas)})")
+    return schemas[kind]

@@ -1,0 +1,139 @@
+# Configuration checks, the study grid, and the helpers the rules use instead of lambdas.
+import os
+import tempfile
+from hashlib import sha1
+
+from snakemake.utils import min_version
+
+from mtbridge import paths
+from mtbridge.config import (
+    check_config,
+    finetuning_settings,
+    model_objectives,
+    mt_pairs,
+    parallel_pairs,
+    validate_schema,
+    world_slice,
+)
+
+min_version("9.0")
+
+validate_schema(config, os.path.join(workflow.basedir, "schemas", "config.schema.yaml"))
+check_config(config)
+
+STUDY = config["study"]
+TRAIN = STUDY["train_language"]
+LANGUAGES = STUDY["languages"]
+TASKS = STUDY["tasks"]
+SEEDS = STUDY["seeds"]
+EVALUATION_SPLITS = ["dev", "test"]  # every language; the train split exists for TRAIN only
+OBJECTIVE_NAMES = "|".join(["source", "random-init", "denoise-cp", "mt-m2m", "mt-o2m", "mt-m2o"])
+
+
+wildcard_constraints:
+    model="|".join(STUDY["models"]),
+    language="|".join(LANGUAGES),
+    source="|".join(LANGUAGES),
+    target="|".join(LANGUAGES),
+    task="|".join(TASKS),
+    split="train|dev|test",
+    seed=r"\d+",
+    objective=OBJECTIVE_NAMES,
+    continued="denoise-cp|mt-m2m|mt-o2m|mt-m2o",
+
+
+def model_spec(wildcards):
+    return config["models"][wildcards.model]
+
+
+def language_outputs(language):
+    """Every file the data rule writes for one language."""
+    files = {
+        "monolingual": paths.monolingual_corpus(language),
+        "evaluation": paths.evaluation_set(language),
+    }
+    for task in TASKS:
+        for split in EVALUATION_SPLITS:
+            files[f"{task}_{split}"] = paths.task_split(task, split, language)
+    return files
+
+
+def language_world(wildcards):
+    return world_slice(config, [wildcards.language])
+
+
+def train_world(wildcards):
+    return world_slice(config, [TRAIN])
+
+
+def pair_world(wildcards):
+    return world_slice(config, [wildcards.source, wildcards.target])
+
+
+def task_paths(wildcards, output):
+    return {task: {split: output[f"{task}_{split}"] for split in EVALUATION_SPLITS}
+            for task in TASKS}
+
+
+def monolingual_corpora(wildcards=None):
+    return [paths.monolingual_corpus(language) for language in LANGUAGES]
+
+
+def parallel_corpora(wildcards):
+    return [paths.parallel_corpus(a, b) for a, b in mt_pairs(config, wildcards.continued)]
+
+
+def continued_corpora(wildcards):
+    """MT objectives read parallel corpora; the denoising control reads the monolingual ones."""
+    if wildcards.continued == "denoise-cp":
+        return monolingual_corpora()
+    return parallel_corpora(wildcards)
+
+
+def finetune_settings(wildcards):
+    return finetuning_settings(config, wildcards.task)
+
+
+def task_meta(wildcards):
+    return {"model": wildcards.model, "objective": wildcards.objective, "task": wildcards.task,
+            "language": wildcards.language, "seed": int(wildcards.seed)}
+
+
+def all_metrics():
+    return [paths.metrics(model, objective, task, language, seed)
+            for model, objective in model_objectives(config)
+            for task in TASKS for language in LANGUAGES for seed in SEEDS]
+
+
+def all_tables():
+    return [paths.transfer_table("csv"), paths.transfer_table("md"), paths.summary()]
+
+
+def script(name):
+    return f"../workflow_scripts/{name}.py"
+
+
+# --- the warm worker: torch and transformers imported once, every job forked from it ---------
+WARM_SOCKET = os.path.join(
+    tempfile.gettempdir(), f"mtbridge-{sha1(os.getcwd().encode()).hexdigest()[:12]}-{os.getpid()}.sock"
+)
+_warm = {}
+
+
+onstart:
+    if config["warm_workers"]:
+        from mtbridge.jobs import start_worker
+
+        _warm["process"] = start_worker(WARM_SOCKET, "logs/warm_worker.log")
+
+
+onsuccess:
+    from mtbridge.jobs import stop_worker
+
+    stop_worker(_warm.get("process"))
+
+
+onerror:
+    from mtbridge.jobs import stop_worker
+
+    stop_worker(_warm.get("process"))

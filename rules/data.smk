@@ -1,0 +1,55 @@
+# The embedded synthetic world: corpora and task data per language, parallel corpora per pair,
+# and the shared subword tokenizer.
+
+
+rule language_data:
+    output:
+        **language_outputs("{language}"),
+    params:
+        world=language_world,
+        seed=config["seed"],
+        tasks=TASKS,
+        task_paths=task_paths,
+    log:
+        paths.log("language_data", "{language}"),
+    script:
+        script("language_data")
+
+
+rule training_split:
+    output:
+        paths.task_split("{task}", "train", TRAIN),
+    params:
+        world=train_world,
+        seed=config["seed"],
+    log:
+        paths.log("training_split", "{task}"),
+    script:
+        script("training_split")
+
+
+rule parallel_corpus:
+    output:
+        paths.parallel_corpus("{source}", "{target}"),
+    params:
+        world=pair_world,
+        seed=config["seed"],
+    log:
+        paths.log("parallel_corpus", "{source}-{target}"),
+    script:
+        script("parallel_corpus")
+
+
+rule tokenizer:
+    input:
+        monolingual_corpora(),
+    output:
+        directory(paths.tokenizer()),
+    params:
+        languages=LANGUAGES,
+        vocab_size=config["tokenizer"]["vocab_size"],
+        per_language=config["tokenizer"]["sentences_per_language"],
+    log:
+        paths.log("tokenizer", "tokenizer"),
+    script:
+        script("tokenizer")

@@ -1,0 +1,46 @@
+# Fine-tune on the training language (per model × objective × task × seed), then predict
+# every test language zero-shot (per model × objective × task × language × seed).
+
+
+rule finetune:
+    input:
+        tokenizer=paths.tokenizer(),
+        checkpoint=paths.checkpoint("{model}", "{objective}"),
+        train=paths.task_split("{task}", "train", TRAIN),
+        dev=paths.task_split("{task}", "dev", TRAIN),
+    output:
+        directory(paths.finetuned("{model}", "{objective}", "{task}", "{seed}")),
+    params:
+        spec=model_spec,
+        settings=finetune_settings,
+        languages=LANGUAGES,
+        topics=config["world"]["topics"],
+    threads: config["threads"]
+    resources:
+        mem_mb=1500,
+    log:
+        paths.log("finetune", "{model}", "{objective}", "{task}", "seed{seed}"),
+    script:
+        script("finetune")
+
+
+rule predict:
+    input:
+        tokenizer=paths.tokenizer(),
+        finetuned=paths.finetuned("{model}", "{objective}", "{task}", "{seed}"),
+        test=paths.task_split("{task}", "test", "{language}"),
+    output:
+        predictions=paths.predictions("{model}", "{objective}", "{task}", "{language}", "{seed}"),
+        metrics=paths.metrics("{model}", "{objective}", "{task}", "{language}", "{seed}"),
+    params:
+        spec=model_spec,
+        languages=LANGUAGES,
+        topics=config["world"]["topics"],
+        meta=task_meta,
+    threads: config["threads"]
+    resources:
+        mem_mb=1000,
+    log:
+        paths.log("predict", "{model}", "{objective}", "{task}", "{language}", "seed{seed}"),
+    script:
+        script("predict")

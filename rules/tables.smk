@@ -1,0 +1,21 @@
+# The paper's zero-shot transfer table: rows model × objective, columns task × language.
+
+
+rule transfer_table:
+    input:
+        all_metrics(),
+    output:
+        csv=report(paths.transfer_table("csv"), category="Transfer",
+                   caption="../report/transfer.rst"),
+        markdown=paths.transfer_table("md"),
+        summary=paths.summary(),
+    params:
+        models=STUDY["models"],
+        objectives={model: config["models"][model]["objectives"] for model in STUDY["models"]},
+        tasks=TASKS,
+        languages=LANGUAGES,
+        train_language=TRAIN,
+    log:
+        paths.log("transfer_table", "transfer"),
+    script:
+        script("transfer_table")

@@ -1,0 +1,81 @@
+"""Metrics against hand-computed values."""
+
+from __future__ import annotations
+
+import pytest
+
+from mtbridge.evaluation import accuracy, entity_f1, score, token_accuracy, write_metrics
+from mtbridge.io import read_json
+
+TAGS_GOLD = [["DET", "NOUN", "VERB"], ["PRON", "VERB"]]
+TAGS_PREDICTED = [["DET", "VERB", "VERB"], ["PRON", "VERB"]]
+
+# 3 gold entities (PER, LOC, ORG); predicted PER and ORG correctly, LOC missed, MISC spurious.
+NER_GOLD = [["B-PER", "I-PER", "O", "B-LOC"], ["O", "B-ORG", "O", "O"]]
+NER_PREDICTED = [["B-PER", "I-PER", "O", "O"], ["O", "B-ORG", "O", "B-MISC"]]
+
+
+def test_accuracy() -> None:
+    assert accuracy(["a", "b", "c", "a"], ["a", "c", "c", "b"]) == 0.5
+
+
+def test_token_accuracy_counts_tokens_not_sentences() -> None:
+    # 4 of 5 tokens; a per-sentence average would give (2/3 + 1) / 2.
+    assert token_accuracy(TAGS_GOLD, TAGS_PREDICTED) == pytest.approx(0.8)
+
+
+def test_entity_f1_hand_computed() -> None:
+    # P = 2/3, R = 2/3, so F1 = 2/3.
+    assert entity_f1(NER_GOLD, NER_PREDICTED) == pytest.approx(2 / 3)
+
+
+def test_entity_f1_boundary_and_type_errors_count_as_wrong() -> None:
+    gold = [["B-PER", "I-PER", "O", "B-LOC", "O"]]
+    predicted = [["B-PER", "O", "O", "B-LOC", "B-ORG"]]
+    # Gold PER[0:2], LOC; predicted PER[0:1] (boundary error), LOC, ORG: P = 1/3, R = 1/2.
+    assert entity_f1(gold, predicted) == pytest.approx(2 * (1 / 3) * (1 / 2) / (1 / 3 + 1 / 2))
+
+
+def test_entity_f1_is_conlleval_style() -> None:
+    # conlleval (seqeval's default mode) reads an I- tag after O as the start of an entity.
+    assert entity_f1([["B-PER", "I-PER", "O"]], [["I-PER", "I-PER", "O"]]) == 1.0
+
+
+def test_score_dispatches_on_metric_and_label_shape() -> None:
+    assert score("accuracy", ["a", "b"], ["a", "a"]) == 0.5
+    assert score("accuracy", TAGS_GOLD, TAGS_PREDICTED) == pytest.approx(0.8)
+    assert score("entity_f1", NER_GOLD, NER_PREDICTED) == pytest.approx(2 / 3)
+    with pytest.raises(ValueError, match="unknown metric 'bleu'"):
+        score("bleu", ["a"], ["a"])
+
+
+@pytest.mark.parametrize(
+    ("scorer", "gold", "predicted", "message"),
+    [
+        (accuracy, ["a", "b"], ["a"], "2 gold vs 1 predicted"),
+        (accuracy, [], [], "empty input"),
+        (token_accuracy, TAGS_GOLD, [["DET", "VERB", "VERB"], ["PRON"]], "sentence 1: 2 gold"),
+        (token_accuracy, [[]], [[]], "no tokens"),
+        (entity_f1, NER_GOLD, NER_PREDICTED[:1], "2 gold vs 1 predicted"),
+        (entity_f1, [], [], "empty input"),
+    ],
+)
+def test_misaligned_or_empty_input_is_rejected(scorer, gold, predicted, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        scorer(gold, predicted)
+
+
+def test_write_metrics_round_trips(tmp_path) -> None:
+    path = tmp_path / "deep" / "metrics.json"
+    record = {
+        "model": "mbart",
+        "objective": "mt-m2m",
+        "task": "ner",
+        "language": "de",
+        "seed": 2,
+        "metric": "entity_f1",
+        "score": 0.5,
+        "examples": 400,
+    }
+    write_metrics(path, **record)
+    assert read_json(path) == record
