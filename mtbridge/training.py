@@ -48,8 +48,8 @@ class Schedule:
 
 
 def train(model: nn.Module, next_batch: Callable[[], Batch],
-          loss_of: Callable[[nn.Module, Batch], torch.Tensor], schedule: Schedule, evaluate: Callable[[int], None] | None = None,
-          evaluate_every: int = 0) -> dict[str, float]:
+          loss_of: Callable[[nn.Module, Batch], torch.Tensor], schedule: Schedule,
+          evaluate: Callable[[int], None] | None = None, evaluate_every: int = 0) -> dict[str, float]:
     """Run ``schedule.steps`` AdamW steps with linear warm-up and decay; log loss and speed.
 
     ``evaluate(step)`` is called every ``evaluate_every`` steps and after the last one.

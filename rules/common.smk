@@ -109,10 +109,6 @@ def all_tables():
     return [paths.transfer_table("csv"), paths.transfer_table("md"), paths.summary()]
 
 
-def script(name):
-    return f"../workflow_scripts/{name}.py"
-
-
 # --- the warm worker: torch and transformers imported once, every job forked from it ---------
 WARM_SOCKET = os.path.join(
     tempfile.gettempdir(), f"mtbridge-{sha1(os.getcwd().encode()).hexdigest()[:12]}-{os.getpid()}.sock"

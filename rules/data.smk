@@ -13,7 +13,7 @@ rule language_data:
     log:
         paths.log("language_data", "{language}"),
     script:
-        script("language_data")
+        "../workflow_scripts/language_data.py"
 
 
 rule training_split:
@@ -25,7 +25,7 @@ rule training_split:
     log:
         paths.log("training_split", "{task}"),
     script:
-        script("training_split")
+        "../workflow_scripts/training_split.py"
 
 
 rule parallel_corpus:
@@ -37,7 +37,7 @@ rule parallel_corpus:
     log:
         paths.log("parallel_corpus", "{source}-{target}"),
     script:
-        script("parallel_corpus")
+        "../workflow_scripts/parallel_corpus.py"
 
 
 rule tokenizer:
@@ -52,4 +52,4 @@ rule tokenizer:
     log:
         paths.log("tokenizer", "tokenizer"),
     script:
-        script("tokenizer")
+        "../workflow_scripts/tokenizer.py"

@@ -21,7 +21,7 @@ rule finetune:
     log:
         paths.log("finetune", "{model}", "{objective}", "{task}", "seed{seed}"),
     script:
-        script("finetune")
+        "../workflow_scripts/finetune.py"
 
 
 rule predict:
@@ -43,4 +43,4 @@ rule predict:
     log:
         paths.log("predict", "{model}", "{objective}", "{task}", "{language}", "seed{seed}"),
     script:
-        script("predict")
+        "../workflow_scripts/predict.py"

@@ -18,7 +18,7 @@ rule pretrain_source:
     log:
         paths.log("pretrain_source", "{model}"),
     script:
-        script("pretrain_source")
+        "../workflow_scripts/pretrain_source.py"
 
 
 rule random_init:
@@ -33,7 +33,7 @@ rule random_init:
     log:
         paths.log("random_init", "{model}"),
     script:
-        script("random_init")
+        "../workflow_scripts/random_init.py"
 
 
 rule continue_pretraining:
@@ -55,4 +55,4 @@ rule continue_pretraining:
     log:
         paths.log("continue_pretraining", "{model}", "{continued}"),
     script:
-        script("continue_pretraining")
+        "../workflow_scripts/continue_pretraining.py"

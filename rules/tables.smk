@@ -18,4 +18,4 @@ rule transfer_table:
     log:
         paths.log("transfer_table", "transfer"),
     script:
-        script("transfer_table")
+        "../workflow_scripts/transfer_table.py"
