@@ -49,7 +49,7 @@ def schema_message(error: Exception) -> str:
     """The jsonschema error behind Snakemake's WorkflowError, as ``key.path: problem``."""
     cause = error
     while cause is not None and not hasattr(cause, "absolute_path"):
-        cause = getattr(cause, "__cause__", None) or next(iter(getattr(cause, "args", [])[1:]), None)
+        cause = cause.__cause__ or cause.__context__
     if cause is None:
         return f"config: {str(error).splitlines()[0]}"
     key = ".".join(str(part) for part in cause.absolute_path) or "(top level)"

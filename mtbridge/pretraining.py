@@ -92,8 +92,8 @@ def infill_spans(ids: Sequence[int], rng: random.Random, mask_id: int,
                 covered += 1
     noised: list[int] = []
     for position, piece in enumerate(ids):
-        if position in inserted:
-            noised.append(mask_id)
+        if position in inserted and (not noised or noised[-1] != mask_id):
+            noised.append(mask_id)  # next to a masked span, an insertion merges into its mask
         if masked[position]:
             if not noised or noised[-1] != mask_id:
                 noised.append(mask_id)

@@ -1,9 +1,11 @@
 """A shared subword vocabulary trained locally, framed the way mBART-50 and XLM-R frame input.
 
-The tokenizer is trained with the `tokenizers` library (Unigram over Metaspace
-pieces, as SentencePiece does) and saved as a transformers fast tokenizer, so the
-same directory loads with ``AutoTokenizer.from_pretrained``. Language tags follow
-mBART-50 (``en_XX``) and are special tokens: never split, never masked.
+The tokenizer is trained with the `tokenizers` library (BPE over Metaspace pieces,
+as SentencePiece-BPE does) and saved as a transformers fast tokenizer, so the same
+directory loads with ``AutoTokenizer.from_pretrained``. BPE rather than Unigram:
+the `tokenizers` Unigram trainer gives a different vocabulary on every run
+(measured: two runs on the same corpus, two hashes), BPE the same bytes every time.
+Language tags follow mBART-50 (``en_XX``) and are special tokens: never split, never masked.
 """
 
 from __future__ import annotations
@@ -37,15 +39,13 @@ def read_training_text(corpus_paths: Sequence[str | os.PathLike], per_language: 
 
 
 def train_tokenizer(texts: Sequence[str], languages: Sequence[str], vocab_size: int) -> Tokenizer:
-    """Train a Unigram model; a small vocabulary makes cognates share pieces."""
-    tokenizer = Tokenizer(models.Unigram())
+    """Train a BPE model; a small vocabulary makes cognates share pieces."""
+    tokenizer = Tokenizer(models.BPE(unk_token="<unk>"))
     tokenizer.normalizer = normalizers.NFKC()
     tokenizer.pre_tokenizer = pre_tokenizers.Metaspace()
     tokenizer.decoder = decoders.Metaspace()
     specials = [*SPECIAL_TOKENS, *(language_tag(code) for code in languages)]
-    trainer = trainers.UnigramTrainer(
-        vocab_size=vocab_size, special_tokens=specials, unk_token="<unk>", show_progress=False
-    )
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=specials, show_progress=False)
     tokenizer.train_from_iterator(texts, trainer=trainer, length=len(texts))
     return tokenizer
 

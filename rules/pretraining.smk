@@ -13,6 +13,7 @@ rule pretrain_source:
         languages=LANGUAGES,
         seed=config["seed"],
     threads: config["threads"]
+    priority: 10  # on the critical path: start before the many short fine-tuning jobs
     resources:
         mem_mb=2000,
     log:
@@ -50,6 +51,7 @@ rule continue_pretraining:
         settings=config["continued_pretraining"],
         seed=config["seed"],
     threads: config["threads"]
+    priority: 10  # on the critical path: start before the many short fine-tuning jobs
     resources:
         mem_mb=2000,
     log:

@@ -1,0 +1,140 @@
+"""The DAG end to end through Snakemake, on the micro config (every rule, every objective)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+import yaml
+
+from mtbridge import paths
+from mtbridge.config import load_config, model_objectives, parallel_pairs
+
+ROOT = Path(__file__).resolve().parent.parent
+MICRO = ROOT / "configs" / "micro.yaml"
+
+pytestmark = pytest.mark.workflow
+
+
+def snakemake(workdir: Path, configfile: Path, *arguments: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--configfile",
+               str(configfile), "--cores", "2", *arguments]
+    environment = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    return subprocess.run(command, cwd=workdir, capture_output=True, text=True, env=environment,
+                          timeout=900)
+
+
+def expected_outputs(config: dict) -> list[str]:
+    study = config["study"]
+    files = [paths.tokenizer(), paths.transfer_table("csv"), paths.transfer_table("md"), paths.summary()]
+    files += [paths.parallel_corpus(a, b) for a, b in parallel_pairs(config)]
+    for language in study["languages"]:
+        files += [paths.monolingual_corpus(language), paths.evaluation_set(language)]
+    for model, objective in model_objectives(config):
+        files.append(paths.checkpoint(model, objective))
+        for task in study["tasks"]:
+            for seed in study["seeds"]:
+                files.append(paths.finetuned(model, objective, task, seed))
+                for language in study["languages"]:
+                    files.append(paths.predictions(model, objective, task, language, seed))
+                    files.append(paths.metrics(model, objective, task, language, seed))
+    return files
+
+
+@pytest.fixture(scope="module")
+def micro_run(tmp_path_factory) -> Path:
+    workdir = tmp_path_factory.mktemp("micro")
+    result = snakemake(workdir, MICRO)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return workdir
+
+
+def test_every_output_exists_and_parses(micro_run: Path) -> None:
+    config = load_config(MICRO)
+    for relative in expected_outputs(config):
+        assert (micro_run / relative).exists(), relative
+    for model, objective in model_objectives(config):
+        checkpoint = micro_run / paths.checkpoint(model, objective)
+        assert (checkpoint / "model.safetensors").stat().st_size > 0
+        assert json.loads((checkpoint / "training.json").read_text())["objective"] == objective
+        for task in config["study"]["tasks"]:
+            for language in config["study"]["languages"]:
+                metrics = json.loads((micro_run / paths.metrics(model, objective, task, language, 1))
+                                     .read_text())
+                assert metrics["language"] == language and 0.0 <= metrics["score"] <= 1.0
+                table = pq.read_table(micro_run / paths.predictions(model, objective, task, language, 1))
+                assert table.column_names == ["id", "gold", "predicted"]
+                assert table.num_rows == config["world"]["sizes"]["test"]
+    summary = json.loads((micro_run / paths.summary()).read_text())
+    assert set(summary["results"]) == set(config["study"]["models"])
+    markdown = (micro_run / paths.transfer_table("md")).read_text()
+    assert "| mbart | mt-o2m |" in markdown and "| xlmr | random-init |" in markdown
+
+
+def test_every_job_logged(micro_run: Path) -> None:
+    log = micro_run / paths.log("pretrain_source", "mbart")
+    assert "steps/s" in log.read_text()
+    assert (micro_run / paths.log("predict", "xlmr", "source", "ner", "close", "seed1")).exists()
+
+
+def test_second_run_has_nothing_to_do(micro_run: Path) -> None:
+    result = snakemake(micro_run, MICRO, "-n")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Nothing to be done" in result.stdout + result.stderr
+
+
+def test_changing_one_task_setting_reruns_only_that_task(micro_run: Path, tmp_path: Path) -> None:
+    config = yaml.safe_load(MICRO.read_text())
+    config["finetuning"]["tasks"] = {"topic": {"epochs": 2}}
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(yaml.safe_dump(config))
+    result = snakemake(micro_run, changed, "-n", "--quiet", "rules")
+    lines = {line.split()[0]: int(line.split()[1]) for line in result.stdout.splitlines()
+             if len(line.split()) == 2 and line.split()[1].isdigit()}
+    objectives = sum(len(config["models"][m]["objectives"]) for m in config["study"]["models"])
+    assert lines["finetune"] == objectives
+    assert lines["predict"] == objectives * len(config["study"]["languages"])
+    assert "pretrain_source" not in lines
+
+
+def nano_config(tmp_path: Path) -> Path:
+    config = yaml.safe_load(MICRO.read_text())
+    config["study"].update(models=["xlmr"], tasks=["topic", "ner"], languages=["en", "close"])
+    path = tmp_path / "nano.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def test_two_runs_give_identical_predictions_and_metrics(tmp_path: Path) -> None:
+    configfile = nano_config(tmp_path)
+    runs = [tmp_path / "first", tmp_path / "second"]
+    for workdir in runs:
+        workdir.mkdir()
+        result = snakemake(workdir, configfile)
+        assert result.returncode == 0, result.stderr[-3000:]
+    produced = sorted(p.relative_to(runs[0]) for folder in ("predictions", "metrics", "results")
+                      for p in (runs[0] / folder).rglob("*") if p.is_file())
+    assert produced
+    for relative in produced:
+        assert (runs[0] / relative).read_bytes() == (runs[1] / relative).read_bytes(), relative
+
+
+@pytest.mark.parametrize(("change", "key"), [
+    ({"unknown_key": 1}, "unknown_key"),
+    ({"study": {"models": ["mbart", "gpt"], "tasks": ["nli"], "languages": ["en"]}}, "study.models"),
+    ({"study": {"models": ["mbart"], "tasks": ["qa"], "languages": ["en"]}}, "study.tasks"),
+])
+def test_bad_config_fails_before_any_job(tmp_path: Path, change: dict, key: str) -> None:
+    config = yaml.safe_load(MICRO.read_text())
+    config.update(change)
+    configfile = tmp_path / "bad.yaml"
+    configfile.write_text(yaml.safe_dump(config))
+    result = snakemake(tmp_path, configfile, "-n")
+    assert result.returncode != 0
+    assert key in result.stderr
+    assert not (tmp_path / "data").exists()
