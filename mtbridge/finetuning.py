@@ -14,9 +14,10 @@ import pyarrow as pa
 import torch
 
 from mtbridge import evaluation
-from mtbridge.io import read_parquet, write_parquet
+from mtbridge.data import read_task_split
+from mtbridge.io import write_parquet
 from mtbridge.models import EncoderClassifier, load_classifier, load_encoder, save_classifier
-from mtbridge.tasks import CLASSIFICATION_SCHEMA, TAGGING_SCHEMA, TaskSpec, task_spec
+from mtbridge.tasks import TaskSpec, task_spec
 from mtbridge.tokenizer import Framing, encode_texts, encode_words, framing, load_tokenizer
 from mtbridge.training import Batch, Schedule, pad, seed_everything, train
 
@@ -38,8 +39,7 @@ def predictions_schema(kind: str) -> pa.Schema:
 
 
 def read_split(path: str | os.PathLike, spec: TaskSpec) -> list[dict]:
-    schema = CLASSIFICATION_SCHEMA if spec.kind == "classification" else TAGGING_SCHEMA
-    rows = read_parquet(path, schema).to_pylist()
+    rows = read_task_split(path, spec.kind).to_pylist()
     if not rows:
         raise ValueError(f"{path}: no examples")
     return rows

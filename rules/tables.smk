@@ -14,6 +14,7 @@ rule transfer_table:
         objectives={model: config["models"][model]["objectives"] for model in STUDY["models"]},
         tasks=TASKS,
         languages=LANGUAGES,
+        seeds=SEEDS,
         train_language=TRAIN,
     log:
         paths.log("transfer_table", "transfer"),

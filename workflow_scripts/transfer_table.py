@@ -7,5 +7,6 @@ run(
     markdown_path=snakemake.output.markdown, summary_path=snakemake.output.summary,
     models=list(snakemake.params.models), objectives=dict(snakemake.params.objectives),
     tasks=list(snakemake.params.tasks), languages=list(snakemake.params.languages),
+    seeds=list(snakemake.params.seeds),
     train_language=snakemake.params.train_language,
 )
