@@ -115,15 +115,28 @@ def model_objectives(config: dict) -> list[tuple[str, str]]:
             for objective in config["models"][model]["objectives"]]
 
 
+def canonical(value: Any) -> Any:
+    """``value`` with every mapping's keys sorted.
+
+    Snakemake compares a job's params by their printed form, so reordering keys in
+    the config file would otherwise rerun jobs whose settings did not change.
+    """
+    if isinstance(value, dict):
+        return {key: canonical(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [canonical(item) for item in value]
+    return value
+
+
 def finetuning_settings(config: dict, task: str) -> dict[str, Any]:
     """Task settings over the shared defaults."""
     settings = copy.deepcopy(config["finetuning"]["defaults"])
     settings.update(config["finetuning"].get("tasks", {}).get(task) or {})
-    return settings
+    return canonical(settings)
 
 
 def world_slice(config: dict, languages: list[str]) -> dict:
     """The world definition restricted to ``languages``: a job's params change only with them."""
     world = copy.deepcopy(config["world"])
     world["languages"] = {code: world["languages"][code] for code in languages}
-    return world
+    return canonical(world)

@@ -7,6 +7,7 @@ from snakemake.utils import min_version
 
 from mtbridge import paths
 from mtbridge.config import (
+    canonical,
     check_config,
     finetuning_settings,
     model_objectives,
@@ -43,7 +44,11 @@ wildcard_constraints:
 
 
 def model_spec(wildcards):
-    return config["models"][wildcards.model]
+    return canonical(config["models"][wildcards.model])
+
+
+def continued_settings(wildcards):
+    return canonical(config["continued_pretraining"])
 
 
 def language_outputs(language):

@@ -136,5 +136,5 @@ def test_bad_config_fails_before_any_job(tmp_path: Path, change: dict, key: str)
     configfile.write_text(yaml.safe_dump(config))
     result = snakemake(tmp_path, configfile, "-n")
     assert result.returncode != 0
-    assert key in result.stderr
+    assert f"config key {key}" in result.stdout + result.stderr
     assert not (tmp_path / "data").exists()
