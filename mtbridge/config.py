@@ -52,8 +52,12 @@ def schema_message(error: Exception) -> str:
         cause = cause.__cause__ or cause.__context__
     if cause is None:
         return f"config: {str(error).splitlines()[0]}"
-    key = ".".join(str(part) for part in cause.absolute_path) or "(top level)"
-    return f"config key {key}: {cause.message}"
+    path = [str(part) for part in cause.absolute_path]
+    if cause.validator == "additionalProperties" and isinstance(cause.instance, dict):
+        allowed = sorted(cause.schema.get("properties", {}))
+        unknown = sorted(set(cause.instance) - set(allowed))
+        return f"config key {'.'.join([*path, unknown[0]])}: unknown key; allowed here: {allowed}"
+    return f"config key {'.'.join(path) or '(top level)'}: {cause.message}"
 
 
 def check_config(config: dict) -> None:
