@@ -72,8 +72,8 @@ def set_key(path: str, value: object) -> Callable[[dict], None]:
 
 
 MISTAKES = [  # (change, the key its message names, what it says)
-    (set_key("bogus", 1), "(top level)", "'bogus' was unexpected"),
-    (set_key("models.mbart.dropout", 0.1), "models.mbart", "'dropout' was unexpected"),
+    (set_key("bogus", 1), "bogus", "unknown key; allowed here"),
+    (set_key("models.mbart.dropout", 0.1), "models.mbart.dropout", "unknown key; allowed here"),
     (set_key("models.mbart.hidden_size", "big"), "models.mbart.hidden_size",
      "'big' is not of type 'integer'"),
     (set_key("study.languages", ["en", "klingon"]), "study.languages", "unknown name(s) ['klingon']"),
