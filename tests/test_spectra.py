@@ -1,0 +1,72 @@
+"""Singular-value spectra and their summaries against hand-computed values."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+from mtbridge.spectra import layer_index, module_type, ratio_to_source, spectra, summarise, summary
+
+
+def test_summary_of_a_known_spectrum() -> None:
+    values = [3.0, 2.0, 1.0]
+    result = summarise(values, top_k=2)
+    probabilities = [0.5, 1 / 3, 1 / 6]
+    assert result["sigma_max"] == 3.0
+    assert result["frobenius"] == pytest.approx(math.sqrt(14))
+    assert result["stable_rank"] == pytest.approx(14 / 9)
+    assert result["effective_rank"] == pytest.approx(math.exp(-sum(p * math.log(p) for p in probabilities)))
+    assert result["top2_sum"] == 5.0
+
+
+@pytest.mark.parametrize(("name", "kind", "layer"), [
+    ("model.encoder.layers.1.self_attn.q_proj.weight", "attention.query", 1),
+    ("model.decoder.layers.0.fc2.weight", "ffn.out", 0),
+    ("roberta.encoder.layer.2.attention.output.dense.weight", "attention.output", 2),
+    ("roberta.encoder.layer.0.output.dense.weight", "ffn.out", 0),
+    ("roberta.encoder.layer.0.intermediate.dense.weight", "ffn.in", 0),
+    ("model.shared.weight", "embedding", -1),
+    ("lm_head.dense.weight", "head", -1),
+    ("roberta.embeddings.word_embeddings.weight", "embedding", -1),
+])
+def test_parameter_names_map_to_module_types(name: str, kind: str, layer: int) -> None:
+    assert module_type(name) == kind
+    assert layer_index(name) == layer
+
+
+class Tiny(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed_tokens = nn.Embedding(7, 3)
+        self.fc1 = nn.Linear(3, 5)
+        self.tied = self.embed_tokens  # a tied weight must be listed once
+
+
+def test_spectra_match_svd_and_list_each_matrix_once() -> None:
+    torch.manual_seed(0)
+    model = Tiny()
+    table = spectra(model, model_name="m", objective="source")
+    assert sorted(table["parameter"].unique()) == ["embed_tokens.weight", "fc1.weight"]
+    assert len(table) == 3 + 3  # min(7, 3) + min(5, 3) singular values
+    fc1 = table[table["parameter"] == "fc1.weight"]["singular_value"].tolist()
+    expected = torch.linalg.svdvals(model.fc1.weight.detach().double()).tolist()
+    assert fc1 == pytest.approx(expected, abs=1e-12)
+    assert fc1 == sorted(fc1, reverse=True)
+    assert table[table["parameter"] == "embed_tokens.weight"]["embedding"].all()
+
+
+def test_ratio_to_source_is_two_for_doubled_weights() -> None:
+    torch.manual_seed(0)
+    source, variant = Tiny(), Tiny()
+    variant.load_state_dict({key: 2 * value for key, value in source.state_dict().items()})
+    both = [spectra(source, model_name="m", objective="source"),
+            spectra(variant, model_name="m", objective="mt-m2o")]
+    table = summary(pd.concat(both, ignore_index=True), top_k=2)
+    ratios = ratio_to_source(table)
+    assert set(ratios["objective"]) == {"mt-m2o"}
+    assert ratios["sigma_max"].tolist() == pytest.approx([2.0, 2.0])
+    assert ratios["stable_rank"].tolist() == pytest.approx([1.0, 1.0])
