@@ -29,9 +29,19 @@ def load_config(path: str | os.PathLike, overrides: dict | None = None) -> dict:
     with open(path, encoding="utf-8") as handle:
         config = yaml.safe_load(handle) or {}
     config.update(overrides or {})
-    validate_schema(config)
-    check_config(config)
+    prepare_config(config)
     return config
+
+
+def prepare_config(config: dict, schema_path: str | os.PathLike = SCHEMA) -> None:
+    """Validate, fill defaults, cross-check, and sort keys, in place (the Snakefile's first step).
+
+    Keys are sorted because Snakemake compares a job's params by their printed form:
+    reordering keys in the config file must not rerun jobs whose settings did not change.
+    """
+    validate_schema(config, schema_path)
+    check_config(config)
+    config.update(canonical(config))
 
 
 def validate_schema(config: dict, schema_path: str | os.PathLike = SCHEMA) -> None:
@@ -120,11 +130,7 @@ def model_objectives(config: dict) -> list[tuple[str, str]]:
 
 
 def canonical(value: Any) -> Any:
-    """``value`` with every mapping's keys sorted.
-
-    Snakemake compares a job's params by their printed form, so reordering keys in
-    the config file would otherwise rerun jobs whose settings did not change.
-    """
+    """``value`` with every mapping's keys sorted."""
     if isinstance(value, dict):
         return {key: canonical(value[key]) for key in sorted(value)}
     if isinstance(value, list):
@@ -136,11 +142,11 @@ def finetuning_settings(config: dict, task: str) -> dict[str, Any]:
     """Task settings over the shared defaults."""
     settings = copy.deepcopy(config["finetuning"]["defaults"])
     settings.update(config["finetuning"].get("tasks", {}).get(task) or {})
-    return canonical(settings)
+    return settings
 
 
 def world_slice(config: dict, languages: list[str]) -> dict:
     """The world definition restricted to ``languages``: a job's params change only with them."""
     world = copy.deepcopy(config["world"])
     world["languages"] = {code: world["languages"][code] for code in languages}
-    return canonical(world)
+    return world

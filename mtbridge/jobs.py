@@ -162,7 +162,7 @@ def serve(socket_path: str, owner_pid: int) -> None:
     os.replace(socket_path + ".tmp", socket_path)  # clients see the socket only once ready
     server.listen(64)
     server.settimeout(1.0)
-    while owner_alive(owner_pid):
+    while process_alive(owner_pid):
         try:
             connection, _ = server.accept()
         except TimeoutError:
@@ -180,7 +180,7 @@ def serve(socket_path: str, owner_pid: int) -> None:
         os.unlink(socket_path)
 
 
-def owner_alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -7,20 +7,17 @@ from snakemake.utils import min_version
 
 from mtbridge import paths
 from mtbridge.config import (
-    canonical,
-    check_config,
     finetuning_settings,
     model_objectives,
     mt_pairs,
     parallel_pairs,
-    validate_schema,
+    prepare_config,
     world_slice,
 )
 
 min_version("9.0")
 
-validate_schema(config, os.path.join(workflow.basedir, "schemas", "config.schema.yaml"))
-check_config(config)
+prepare_config(config, os.path.join(workflow.basedir, "schemas", "config.schema.yaml"))
 
 STUDY = config["study"]
 TRAIN = STUDY["train_language"]
@@ -44,11 +41,7 @@ wildcard_constraints:
 
 
 def model_spec(wildcards):
-    return canonical(config["models"][wildcards.model])
-
-
-def continued_settings(wildcards):
-    return canonical(config["continued_pretraining"])
+    return config["models"][wildcards.model]
 
 
 def language_outputs(language):

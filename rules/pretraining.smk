@@ -48,7 +48,7 @@ rule continue_pretraining:
         spec=model_spec,
         languages=LANGUAGES,
         train_language=TRAIN,
-        settings=continued_settings,
+        settings=config["continued_pretraining"],
         seed=config["seed"],
     threads: config["threads"]
     priority: 10  # on the critical path: start before the many short fine-tuning jobs

@@ -63,14 +63,6 @@ def wait_for(condition: Callable[[], bool], seconds: float, what: str) -> None:
         time.sleep(0.02)
 
 
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
 @pytest.fixture(scope="module")
 def job_dir() -> Iterator[Path]:
     """A short directory under /tmp (AF_UNIX paths are short) holding an importable job module."""
@@ -181,10 +173,11 @@ def test_client_leaving_terminates_the_job(worker: Worker, tmp_path: Path) -> No
         client.sendall(json.dumps(request).encode() + b"\n")
         wait_for(pid_path.exists, 20, "the job to start")
         pid = int(pid_path.read_text())
-        assert alive(pid)
+        assert jobs.process_alive(pid)
     finally:
         client.close()
-    wait_for(lambda: not alive(pid), 4, f"job {pid} to be terminated")  # well before it would finish
+    # well before the job would finish
+    wait_for(lambda: not jobs.process_alive(pid), 4, f"job {pid} to be terminated")
     assert not out.exists() and "done in" not in log.read_text()
     # The worker itself carries on serving.
     assert jobs.submit_to_worker(f"{JOB_MODULE}:write", {"path": str(out), "text": "next"},
