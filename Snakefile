@@ -1,6 +1,7 @@
 # mtbridge: does machine-translation continued pretraining help zero-shot cross-lingual transfer?
 # The whole study as one DAG: data -> tokenizer -> pretraining -> continued pretraining
-# -> fine-tuning (per model × objective × task × seed) -> prediction (× language) -> tables.
+# -> fine-tuning (per model × objective × task × seed) -> prediction (× language) -> tables;
+# and the analysis: activation dumps -> CKA across languages and models, weight spectra -> tables, figures.
 
 configfile: "config.yaml"
 
@@ -10,9 +11,11 @@ include: "rules/data.smk"
 include: "rules/pretraining.smk"
 include: "rules/finetuning.smk"
 include: "rules/tables.smk"
+include: "rules/analysis.smk"
 
 
 rule all:
     input:
         all_tables(),
+        all_analysis(),
     default_target: True

@@ -1,16 +1,26 @@
-"""Time feature-space CKA against the textbook Gram-matrix formula on the same random activations.
+"""Time feature-space CKA against the textbook Gram-matrix formula on the same random float16 activations.
 
 Usage: python benchmarks/cka_speed.py [--n 10000] [--d 1024] [--layers 13] [--seed 0] [--debiased]
-Prints, for the layer-by-layer diagonal and the full layer x layer matrix, the wall time of each path, the
-Gram/feature time ratio, the peak memory of each path and their largest disagreement. Nothing is asserted.
+                                      [--full-gram]
+Prints, for the layer-by-layer diagonal (layer i of model A against layer i of model B), the wall time of
+each path, the Gram/feature time ratio, the peak memory of each path and their largest disagreement. Then
+the full layer x layer matrix with the feature path (`cka_matrix`); its max |diff| is that of its diagonal
+against the Gram diagonal above. The Gram path recomputes both Gram matrices for every pair, so its full
+matrix costs layers^2 pairs of O(n^2 d) products (11 minutes debiased at the default size on a 2-core
+machine, and a biased Gram pair took 2.4x as long): it only runs with --full-gram. Last, the feature
+diagonal again on the first n/4 and n/2 sentences, to show by measurement that its peak memory does not
+grow with n. Nothing is asserted.
+
+What bounds the ratio: per pair the Gram path does two n x n syrks (2 n^2 d flops) plus O(n^2) passes over
+memory, the feature path two d x d syrks and one d x d product (4 n d^2), so a lone pair (the diagonal)
+gains about n / (2d), ~5x at n = 10,000 and d = 1,024, before the Gram path's memory traffic. In the full
+matrix the self terms are shared, leaving about 2 n d^2 per pair.
 
 Peak memory is tracemalloc's peak, reset before each path, minus what was traced when the path started:
-numpy reports every array buffer to tracemalloc, so it counts the float64 copies, the d x d products and
-the n x n Gram matrices, but not BLAS's internal workspace. The float32 inputs are made before tracing
-starts. (resource's ru_maxrss could not separate two paths run in one process: it only ever grows.)
-
-The Gram path recomputes both Gram matrices for every pair, so its full matrix costs layers^2 pairs of
-O(n^2 d) products: at the default size expect tens of minutes on a 2-core machine and several GiB.
+numpy reports every array buffer to tracemalloc, so it counts float64 blocks and copies, the d x d products
+and the n x n Gram matrices, but not BLAS's internal workspace. The float16 inputs (as activation dumps
+are stored) are made before tracing starts and are not counted; the n/4 and n/2 runs use views of them.
+(resource's ru_maxrss could not separate paths run in one process: it only ever grows.)
 """
 
 from __future__ import annotations
@@ -19,17 +29,26 @@ import argparse
 import time
 import tracemalloc
 from collections.abc import Callable, Sequence
+from functools import partial
 
 import numpy as np
 
 from mtbridge.similarity import cka_matrix, gram_linear_cka, linear_cka
 
 Cka = Callable[..., float]
+MIB = 2.0**20
 
 
-def activations(rng: np.random.Generator, layers: int, n: int, d: int) -> np.ndarray:
-    """A random walk over layers, float32 like stored hidden states, so neighbouring layers are similar."""
-    return np.cumsum(rng.standard_normal((layers, n, d), dtype=np.float32), axis=0)
+def activations(rng: np.random.Generator, layers: int, n: int, d: int) -> tuple[np.ndarray, np.ndarray]:
+    """Two models' float16 hidden states: a random walk over layers, so neighbouring layers are similar,
+    and the second model is the same walk plus its own noise. Built a layer at a time in float32."""
+    xs, ys = np.empty((layers, n, d), dtype=np.float16), np.empty((layers, n, d), dtype=np.float16)
+    walk = np.zeros((n, d), dtype=np.float32)
+    for layer in range(layers):
+        walk += rng.standard_normal((n, d), dtype=np.float32)
+        xs[layer] = walk
+        ys[layer] = walk + rng.standard_normal((n, d), dtype=np.float32)
+    return xs, ys
 
 
 def measured(compute: Callable[[], np.ndarray]) -> tuple[np.ndarray, float, int]:
@@ -50,13 +69,15 @@ def gram_matrix(xs: Sequence[np.ndarray], ys: Sequence[np.ndarray], debiased: bo
     return np.array([[gram_linear_cka(x, y, debiased=debiased) for y in ys] for x in xs])
 
 
-def report(label: str, feature: Callable[[], np.ndarray], gram: Callable[[], np.ndarray]) -> None:
-    feature_values, feature_s, feature_peak = measured(feature)
-    gram_values, gram_s, gram_peak = measured(gram)
-    mib = 2.0**20
-    print(f"{label:<22} {feature_s:>10.2f} {gram_s:>10.2f} {gram_s / feature_s:>9.1f}x "
-          f"{feature_peak / mib:>10.0f} {gram_peak / mib:>10.0f} {gram_peak / max(feature_peak, 1):>9.1f}x "
-          f"{np.abs(feature_values - gram_values).max():>10.1e}", flush=True)
+def row(label: str, feature: tuple[np.ndarray, float, int], gram: tuple[np.ndarray, float, int] | None,
+        diff: float) -> None:
+    _, feature_s, feature_peak = feature
+    cells = [f"{feature_s:>10.2f}", "-", "-", f"{feature_peak / MIB:>10.0f}", "-", "-"]
+    if gram is not None:
+        _, gram_s, gram_peak = gram
+        cells[1:3] = [f"{gram_s:>10.2f}", f"{gram_s / feature_s:>9.1f}x"]
+        cells[4:6] = [f"{gram_peak / MIB:>10.0f}", f"{gram_peak / max(feature_peak, 1):>9.1f}x"]
+    print(f"{label:<22}" + "".join(f" {cell:>10}" for cell in cells) + f" {diff:>10.1e}", flush=True)
 
 
 def main() -> None:
@@ -67,20 +88,30 @@ def main() -> None:
     parser.add_argument("--layers", type=int, default=13, help="layers per model, embeddings included")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--debiased", action="store_true", help="use the debiased HSIC estimator")
+    parser.add_argument("--full-gram", action="store_true",
+                        help="also run the Gram path on the full layer x layer matrix (very slow)")
     arguments = parser.parse_args()
-    rng = np.random.default_rng(arguments.seed)
-    xs = activations(rng, arguments.layers, arguments.n, arguments.d)
-    ys = xs + rng.standard_normal(xs.shape, dtype=np.float32)  # a second model: same walk plus its own noise
-    debiased = arguments.debiased
-    print(f"n={arguments.n} d={arguments.d} layers={arguments.layers} seed={arguments.seed} "
-          f"debiased={debiased}; peak MiB = tracemalloc peak of extra numpy/Python memory per path")
+    xs, ys = activations(np.random.default_rng(arguments.seed), arguments.layers, arguments.n, arguments.d)
+    debiased, layers = arguments.debiased, arguments.layers
+    print(f"n={arguments.n} d={arguments.d} layers={layers} seed={arguments.seed} debiased={debiased} "
+          f"inputs float16; peak MiB = tracemalloc peak of extra numpy/Python memory per path")
     columns = ("feature s", "gram s", "gram/feat", "feat MiB", "gram MiB", "gram/feat", "max |diff|")
     print(f"{'path':<22}" + "".join(f" {column:>10}" for column in columns))
     tracemalloc.start()
-    report(f"diagonal ({len(xs)} pairs)", lambda: diagonal(linear_cka, xs, ys, debiased),
-           lambda: diagonal(gram_linear_cka, xs, ys, debiased))
-    report(f"full ({len(xs)}x{len(ys)})", lambda: cka_matrix(xs, ys, debiased=debiased),
-           lambda: gram_matrix(xs, ys, debiased))
+    feature = measured(lambda: diagonal(linear_cka, xs, ys, debiased))
+    gram = measured(lambda: diagonal(gram_linear_cka, xs, ys, debiased))
+    row(f"diagonal ({layers} pairs)", feature, gram, float(np.abs(feature[0] - gram[0]).max()))
+    full = measured(lambda: cka_matrix(xs, ys, debiased=debiased))
+    full_gram = measured(lambda: gram_matrix(xs, ys, debiased)) if arguments.full_gram else None
+    reference = gram[0] if full_gram is None else full_gram[0]
+    compared = full[0].diagonal() if full_gram is None else full[0]
+    row(f"full ({layers}x{layers})", full, full_gram, float(np.abs(compared - reference).max()))
+    print("feature diagonal peak by n (same inputs, first n rows):")
+    for rows in (arguments.n // 4, arguments.n // 2):
+        # views of the first rows: nothing is copied
+        _, seconds, peak = measured(partial(diagonal, linear_cka, xs[:, :rows], ys[:, :rows], debiased))
+        print(f"  n={rows:<8} {seconds:>8.2f} s {peak / MIB:>8.1f} MiB", flush=True)
+    print(f"  n={arguments.n:<8} {feature[1]:>8.2f} s {feature[2] / MIB:>8.1f} MiB (diagonal row above)")
     tracemalloc.stop()
 
 

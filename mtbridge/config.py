@@ -129,6 +129,12 @@ def model_objectives(config: dict) -> list[tuple[str, str]]:
             for objective in config["models"][model]["objectives"]]
 
 
+def continued_variants(config: dict, model: str) -> list[str]:
+    """Objectives compared with ``model``'s source checkpoint by CKA; none if source is not trained."""
+    objectives = config["models"][model]["objectives"]
+    return [objective for objective in objectives if objective != "source"] if "source" in objectives else []
+
+
 def canonical(value: Any) -> Any:
     """``value`` with every mapping's keys sorted."""
     if isinstance(value, dict):

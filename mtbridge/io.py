@@ -16,8 +16,19 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_FILE_MODE = 0o666 & ~_umask()
+_DIRECTORY_MODE = 0o777 & ~_umask()
 
 
 @contextlib.contextmanager
@@ -30,6 +41,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        tmp_path.chmod(_FILE_MODE)  # mkstemp makes 0600; artifacts are shared, so honour the umask
         os.replace(tmp_path, target)
     finally:
         tmp_path.unlink(missing_ok=True)
@@ -43,6 +55,7 @@ def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
     tmp_path = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
         yield tmp_path
+        tmp_path.chmod(_DIRECTORY_MODE)  # mkdtemp makes 0700
         if target.exists():
             shutil.rmtree(target)
         os.replace(tmp_path, target)
@@ -67,10 +80,13 @@ def write_text(text: str, path: str | os.PathLike) -> None:
         tmp.write_text(text, encoding="utf-8")
 
 
-def write_parquet(rows: list[dict] | pa.Table, path: str | os.PathLike,
+def write_parquet(rows: list[dict] | pa.Table | pd.DataFrame, path: str | os.PathLike,
                   schema: pa.Schema | None = None) -> None:
-    """Write rows (or a table) as Parquet with a fixed schema, atomically."""
-    table = rows if isinstance(rows, pa.Table) else pa.Table.from_pylist(rows, schema=schema)
+    """Write rows (or a table, or a data frame) as Parquet with a fixed schema, atomically."""
+    if isinstance(rows, pd.DataFrame):
+        table = pa.Table.from_pandas(rows, schema=schema, preserve_index=False)
+    else:
+        table = rows if isinstance(rows, pa.Table) else pa.Table.from_pylist(rows, schema=schema)
     if schema is not None and not table.schema.equals(schema):
         table = table.cast(schema)
     with atomic_path(path) as tmp:

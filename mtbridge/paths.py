@@ -43,8 +43,42 @@ def metrics(model: str, objective: str, task: str, language: str, seed: str | in
     return f"metrics/{model}/{objective}/{task}/{language}/seed{seed}.json"
 
 
+def activations(model: str, objective: str, language: str) -> str:
+    return f"analysis/activations/{model}/{objective}/{language}.safetensors"
+
+
+def cka_languages(model: str, objective: str) -> str:
+    return f"analysis/cka/languages/{model}/{objective}.parquet"
+
+
+def cka_models(model: str, objective: str, language: str) -> str:
+    """CKA between ``model``'s source checkpoint and its ``objective`` variant on one language."""
+    return f"analysis/cka/models/{model}/{objective}/{language}.parquet"
+
+
+def spectra(model: str, objective: str) -> str:
+    return f"analysis/spectra/{model}/{objective}.parquet"
+
+
+def table(name: str, extension: str) -> str:
+    """An aggregated table: transfer, cka_languages, cka_models or spectra_summary."""
+    return f"results/tables/{name}.{extension}"
+
+
 def transfer_table(extension: str) -> str:
-    return f"results/tables/transfer.{extension}"
+    return table("transfer", extension)
+
+
+def cka_language_figure(model: str, objective: str) -> str:
+    return f"results/figures/cka_languages/{model}/{objective}.png"
+
+
+def cka_model_figure(model: str) -> str:
+    return f"results/figures/cka_models/{model}.png"
+
+
+def spectra_figure(model: str) -> str:
+    return f"results/figures/spectra/{model}.png"
 
 
 def summary() -> str:

@@ -17,8 +17,14 @@ import pandas as pd
 import torch
 from torch import nn
 
+SPECTRUM_COLUMNS = ["model", "objective", "parameter", "stack", "layer", "module_type", "embedding", "rank",
+                    "singular_value"]
+MATRIX_KEYS = SPECTRUM_COLUMNS[:7]
+GROUP_KEYS = ["model", "objective", "stack", "module_type", "layer"]
 LAYER = re.compile(r"layers?\.(\d+)\.")
 MODULE_TYPES = (
+    ("encoder_attn.q_proj", "cross_attention.query"), ("encoder_attn.k_proj", "cross_attention.key"),
+    ("encoder_attn.v_proj", "cross_attention.value"), ("encoder_attn.out_proj", "cross_attention.output"),
     ("q_proj", "attention.query"), ("query", "attention.query"),
     ("k_proj", "attention.key"), ("key", "attention.key"),
     ("v_proj", "attention.value"), ("value", "attention.value"),
@@ -37,6 +43,13 @@ def module_type(name: str) -> str:
         if marker in name:
             return kind
     return "other"
+
+
+def stack(name: str) -> str:
+    """Which transformer stack holds a parameter: encoder, decoder, or shared (embeddings and heads)."""
+    if not LAYER.search(name):
+        return "shared"
+    return "decoder" if "decoder" in name else "encoder"
 
 
 def layer_index(name: str) -> int:
@@ -60,10 +73,10 @@ def spectra(model: nn.Module, *, model_name: str, objective: str) -> pd.DataFram
     for name, weight in weight_matrices(model):
         values = torch.linalg.svdvals(weight.to(torch.float64)).tolist()
         kind = module_type(name)
-        rows += [{"model": model_name, "objective": objective, "parameter": name,
+        rows += [{"model": model_name, "objective": objective, "parameter": name, "stack": stack(name),
                   "layer": layer_index(name), "module_type": kind, "embedding": kind == "embedding",
                   "rank": rank, "singular_value": value} for rank, value in enumerate(values)]
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=SPECTRUM_COLUMNS)
 
 
 def effective_rank(values: list[float]) -> float:
@@ -87,19 +100,33 @@ def summarise(values: list[float], top_k: int) -> dict[str, float]:
 
 def summary(table: pd.DataFrame, top_k: int = 10) -> pd.DataFrame:
     """Per matrix summaries (one row per model × objective × parameter)."""
-    keys = ["model", "objective", "parameter", "layer", "module_type", "embedding"]
     records = []
-    for key, group in table.sort_values(keys + ["rank"]).groupby(keys, sort=False):
-        records.append({**dict(zip(keys, key, strict=True)),
+    for key, group in table.sort_values(MATRIX_KEYS + ["rank"]).groupby(MATRIX_KEYS, sort=False):
+        records.append({**dict(zip(MATRIX_KEYS, key, strict=True)),
                         **summarise(group["singular_value"].tolist(), top_k)})
     return pd.DataFrame(records)
 
 
-def ratio_to_source(per_matrix: pd.DataFrame, source: str = "source") -> pd.DataFrame:
-    """Each variant's measures divided by its source model's, matrix by matrix."""
-    measures = [column for column in per_matrix.columns if column not in
-                ("model", "objective", "parameter", "layer", "module_type", "embedding")]
-    base = per_matrix[per_matrix["objective"] == source].set_index(["model", "parameter"])[measures]
-    variants = per_matrix[per_matrix["objective"] != source].set_index(["model", "parameter"])
-    ratios = variants[measures] / base.reindex(variants.index)
-    return variants.drop(columns=measures).join(ratios).reset_index()
+def measures(frame: pd.DataFrame) -> list[str]:
+    """The summary columns of a per-matrix or per-group table."""
+    return [column for column in frame.columns if column not in MATRIX_KEYS + ["matrices"]]
+
+
+def by_module_type(per_matrix: pd.DataFrame) -> pd.DataFrame:
+    """Mean of each measure over the matrices of one stack × module type × layer, with their count."""
+    grouped = per_matrix.groupby(GROUP_KEYS, sort=True)[measures(per_matrix)]
+    return grouped.mean().join(grouped.size().rename("matrices")).reset_index()
+
+
+def ratio_to_source(table: pd.DataFrame, keys: tuple[str, ...] = ("parameter",),
+                    source: str = "source") -> pd.DataFrame:
+    """Each variant's measures divided by its source model's, row by row on ``keys`` within a model
+    (per matrix by default; ``("stack", "module_type", "layer")`` for the per-group table)."""
+    index = ["model", *keys]
+    columns = measures(table)
+    base = table[table["objective"] == source][index + columns]
+    variants = table[table["objective"] != source]
+    merged = variants.merge(base, on=index, how="left", suffixes=("", "_source"), validate="many_to_one")
+    for column in columns:
+        merged[column] = merged[column] / merged.pop(f"{column}_source")
+    return merged

@@ -7,6 +7,7 @@ from snakemake.utils import min_version
 
 from mtbridge import paths
 from mtbridge.config import (
+    continued_variants,
     finetuning_settings,
     model_objectives,
     mt_pairs,
@@ -38,6 +39,7 @@ wildcard_constraints:
     seed=r"\d+",
     objective=OBJECTIVE_NAMES,
     continued="denoise-cp|mt-m2m|mt-o2m|mt-m2o",
+    variant="random-init|denoise-cp|mt-m2m|mt-o2m|mt-m2o",
 
 
 def model_spec(wildcards):
@@ -105,6 +107,63 @@ def all_metrics():
 
 def all_tables():
     return [paths.transfer_table("csv"), paths.transfer_table("md"), paths.summary()]
+
+
+# --- the analysis half: activation dumps, CKA, spectra ----------------------------------------
+ANALYSIS = config["analysis"]
+ANALYSIS_TABLES = ["cka_languages", "cka_models", "spectra_summary"]
+
+
+def languages_train_first():
+    """Study languages with the training language first, so CKA pairs read train–X."""
+    return [TRAIN, *(language for language in LANGUAGES if language != TRAIN)]
+
+
+def dump_settings(wildcards):
+    return {key: ANALYSIS[key] for key in ("batch_size", "pooling", "precision")}
+
+
+def language_dumps(wildcards):
+    return [paths.activations(wildcards.model, wildcards.objective, language)
+            for language in languages_train_first()]
+
+
+def cka_model_paths(model):
+    return [paths.cka_models(model, variant, language)
+            for variant in continued_variants(config, model) for language in LANGUAGES]
+
+
+def family_cka_models(wildcards):
+    return cka_model_paths(wildcards.model)
+
+
+def family_spectra(wildcards):
+    return [paths.spectra(wildcards.model, objective)
+            for objective in config["models"][wildcards.model]["objectives"]]
+
+
+def all_cka_languages():
+    return [paths.cka_languages(model, objective) for model, objective in model_objectives(config)]
+
+
+def all_cka_models():
+    return [path for model in STUDY["models"] for path in cka_model_paths(model)]
+
+
+def all_spectra():
+    return [paths.spectra(model, objective) for model, objective in model_objectives(config)]
+
+
+def all_analysis():
+    """Every analysis table and figure of the study."""
+    tables = [paths.table(name, extension) for name in ANALYSIS_TABLES for extension in ("csv", "md")]
+    if not all_cka_models():
+        tables = [path for path in tables if "cka_models" not in path]
+    figures = [paths.cka_language_figure(model, objective) for model, objective in model_objectives(config)]
+    figures += [paths.spectra_figure(model) for model in STUDY["models"]]
+    figures += [paths.cka_model_figure(model) for model in STUDY["models"]
+                if continued_variants(config, model)]
+    return tables + figures
 
 
 # --- the warm worker: torch and transformers imported once, every job forked from it ---------

@@ -4,13 +4,15 @@ formula, and the invariances Kornblith et al. (2019) prove (and the one they sho
 from __future__ import annotations
 
 import math
+import tracemalloc
 from fractions import Fraction
 from itertools import permutations
 
 import numpy as np
 import pytest
 
-from mtbridge.similarity import aligned, cka_matrix, gram_linear_cka, linear_cka
+from mtbridge import similarity
+from mtbridge.similarity import aligned, cka_matrix, cka_pairs, gram_linear_cka, linear_cka
 
 ESTIMATORS = pytest.mark.parametrize("debiased", [False, True], ids=["biased", "debiased"])
 # Integer activations of 5 sentences: small enough for exact arithmetic over all 5!/1! ordered 4-tuples.
@@ -97,6 +99,61 @@ def test_feature_space_equals_gram_formula(rng: np.random.Generator, n: int, d_x
     y = x[:, :1] @ rng.standard_normal((1, d_y)) + rng.standard_normal((n, d_y)) + 1.0
     feature, gram = linear_cka(x, y, debiased=debiased), gram_linear_cka(x, y, debiased=debiased)
     assert feature == pytest.approx(gram, abs=1e-10)
+
+
+@ESTIMATORS
+@pytest.mark.parametrize("n", [8, 53], ids=["one block and a row", "ragged last block"])
+def test_row_blocks_sum_to_the_gram_formula(rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch,
+                                            n: int, debiased: bool) -> None:
+    # 7-row blocks: n is not a multiple of the block size, so the last block is short.
+    monkeypatch.setattr(similarity, "_CHUNK_ROWS", 7)
+    x = rng.standard_normal((n, 5)) + 10.0 * rng.standard_normal(5)  # large means: centring per block
+    y = x @ rng.standard_normal((5, 9)) + rng.standard_normal((n, 9)) - 4.0
+    assert linear_cka(x, y, debiased=debiased) == pytest.approx(gram_linear_cka(x, y, debiased=debiased),
+                                                                abs=1e-10)
+    matrix = cka_matrix([x, y], [y], debiased=debiased)
+    assert matrix[0, 0] == pytest.approx(gram_linear_cka(x, y, debiased=debiased), abs=1e-10)
+    assert matrix[1, 0] == pytest.approx(1.0, abs=1e-12)
+
+
+@ESTIMATORS
+def test_float16_input_equals_its_values_in_float64(rng: np.random.Generator,
+                                                    monkeypatch: pytest.MonkeyPatch, debiased: bool) -> None:
+    monkeypatch.setattr(similarity, "_CHUNK_ROWS", 7)
+    x = (3.0 * rng.standard_normal((40, 6)) + 20.0).astype(np.float16)
+    y = rng.standard_normal((40, 4)).astype(np.float32) + x[:, :4]
+    exact = linear_cka(x.astype(np.float64), y.astype(np.float64), debiased=debiased)
+    assert linear_cka(x, y, debiased=debiased) == pytest.approx(exact, abs=1e-15)
+    assert gram_linear_cka(x, y, debiased=debiased) == pytest.approx(exact, abs=1e-10)
+
+
+def test_memory_does_not_hold_a_float64_copy_of_the_input(rng: np.random.Generator) -> None:
+    x = rng.standard_normal((60_000, 16)).astype(np.float16)
+    y = (x[:, :8] + rng.standard_normal((60_000, 8))).astype(np.float16)
+    tracemalloc.start()
+    try:
+        linear_cka(x, y, debiased=True)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < x.size * 8 / 4  # a float64 copy of x alone is 7.7 MB; two 2048-row blocks are 0.4 MB
+
+
+@ESTIMATORS
+def test_pairs_are_every_unordered_pair_in_mapping_order(rng: np.random.Generator, debiased: bool) -> None:
+    base = rng.standard_normal((30, 4))
+    named = {lang: base @ rng.standard_normal((4, 6)) + rng.standard_normal((30, 6))
+             for lang in ("en", "de", "zh", "ar")}
+    pairs = cka_pairs(named, debiased=debiased)
+    assert list(pairs) == [("en", "de"), ("en", "zh"), ("en", "ar"), ("de", "zh"), ("de", "ar"), ("zh", "ar")]
+    for (a, b), value in pairs.items():
+        assert value == pytest.approx(linear_cka(named[a], named[b], debiased=debiased), abs=1e-14)
+    assert cka_pairs({"en": base}) == {}
+
+
+def test_pairs_name_the_bad_input() -> None:
+    with pytest.raises(ValueError, match="de contains NaN or inf"):
+        cka_pairs({"en": _normal(6, 2), "de": _with_entry(np.nan)})
 
 
 def test_debiased_removes_the_bias_of_wide_independent_features(rng: np.random.Generator) -> None:

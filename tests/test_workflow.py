@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from mtbridge import paths
-from mtbridge.config import load_config, model_objectives, parallel_pairs
+from mtbridge.config import continued_variants, load_config, model_objectives, parallel_pairs
 
 ROOT = Path(__file__).resolve().parent.parent
 MICRO = ROOT / "configs" / "micro.yaml"
@@ -43,6 +43,23 @@ def expected_outputs(config: dict) -> list[str]:
                 for language in study["languages"]:
                     files.append(paths.predictions(model, objective, task, language, seed))
                     files.append(paths.metrics(model, objective, task, language, seed))
+    return files + analysis_outputs(config)
+
+
+def analysis_outputs(config: dict) -> list[str]:
+    study = config["study"]
+    files = [paths.table(name, extension) for name in ("cka_languages", "cka_models", "spectra_summary")
+             for extension in ("csv", "md")]
+    for model, objective in model_objectives(config):
+        files += [paths.spectra(model, objective), paths.cka_languages(model, objective),
+                  paths.cka_language_figure(model, objective)]
+        files += [paths.activations(model, objective, language) for language in study["languages"]]
+    for model in study["models"]:
+        files.append(paths.spectra_figure(model))
+        variants = continued_variants(config, model)
+        files += [paths.cka_model_figure(model)] if variants else []
+        files += [paths.cka_models(model, variant, language) for variant in variants
+                  for language in study["languages"]]
     return files
 
 
@@ -76,6 +93,50 @@ def test_every_output_exists_and_parses(micro_run: Path) -> None:
     assert "| mbart | mt-o2m |" in markdown and "| xlmr | random-init |" in markdown
 
 
+def test_analysis_outputs_cover_the_study(micro_run: Path) -> None:
+    config = load_config(MICRO)
+    languages = config["study"]["languages"]
+    pairs = pq.read_table(micro_run / paths.cka_languages("mbart", "mt-m2o")).to_pandas()
+    layers = config["models"]["mbart"]["layers"] + 1  # embeddings output too
+    assert len(pairs) == layers * len(languages) * (len(languages) - 1) // 2
+    assert set(pairs["estimator"]) == {"biased"} and pairs["cka"].between(0, 1 + 1e-9).all()
+    models = pq.read_table(micro_run / paths.cka_models("xlmr", "random-init", "isolate")).to_pandas()
+    assert len(models) == (config["models"]["xlmr"]["layers"] + 1) ** 2
+    spectra = pq.read_table(micro_run / paths.spectra("mbart", "source")).to_pandas()
+    assert {"encoder", "decoder", "shared"} <= set(spectra["stack"])
+    assert (micro_run / paths.cka_model_figure("mbart")).read_bytes().startswith(b"\x89PNG")
+
+
+def test_report_holds_tables_and_figures(micro_run: Path) -> None:
+    result = snakemake(micro_run, MICRO, "--report", "report.html")
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = (micro_run / "report.html").read_text()
+    for name in ("cka_languages.csv", "cka_models.csv", "spectra_summary.csv", "mbart.png", "transfer.csv"):
+        assert name in report, name
+
+
+def planned_jobs(workdir: Path, config: dict, tmp_path: Path) -> dict[str, int]:
+    """Jobs per rule that ``snakemake -n`` plans in ``workdir`` under ``config``."""
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(yaml.safe_dump(config))
+    result = snakemake(workdir, changed, "-n", "--quiet", "rules")
+    return {line.split()[0]: int(line.split()[1]) for line in result.stdout.splitlines()
+            if len(line.split()) == 2 and line.split()[1].isdigit()}
+
+
+@pytest.mark.parametrize(("change", "reruns", "kept"), [
+    ({"estimator": "debiased"}, {"cka_languages", "cka_models", "cka_language_table"},
+     {"dump_activations", "spectra", "predict"}),
+    ({"pooling": "first"}, {"dump_activations", "cka_languages", "cka_models"}, {"spectra", "predict"}),
+])
+def test_changing_an_analysis_setting_reruns_only_what_reads_it(micro_run: Path, tmp_path: Path, change: dict,
+                                                               reruns: set, kept: set) -> None:
+    config = yaml.safe_load(MICRO.read_text())
+    config["analysis"] = change
+    planned = set(planned_jobs(micro_run, config, tmp_path))
+    assert reruns <= planned and not kept & planned, planned
+
+
 def test_every_job_logged(micro_run: Path) -> None:
     log = micro_run / paths.log("pretrain_source", "mbart")
     assert "steps/s" in log.read_text()
@@ -91,11 +152,7 @@ def test_second_run_has_nothing_to_do(micro_run: Path) -> None:
 def test_changing_one_task_setting_reruns_only_that_task(micro_run: Path, tmp_path: Path) -> None:
     config = yaml.safe_load(MICRO.read_text())
     config["finetuning"]["tasks"] = {"topic": {"epochs": 2}}
-    changed = tmp_path / "changed.yaml"
-    changed.write_text(yaml.safe_dump(config))
-    result = snakemake(micro_run, changed, "-n", "--quiet", "rules")
-    lines = {line.split()[0]: int(line.split()[1]) for line in result.stdout.splitlines()
-             if len(line.split()) == 2 and line.split()[1].isdigit()}
+    lines = planned_jobs(micro_run, config, tmp_path)
     objectives = sum(len(config["models"][m]["objectives"]) for m in config["study"]["models"])
     assert lines["finetune"] == objectives
     assert lines["predict"] == objectives * len(config["study"]["languages"])
@@ -117,7 +174,7 @@ def test_two_runs_give_identical_predictions_and_metrics(tmp_path: Path) -> None
         workdir.mkdir()
         result = snakemake(workdir, configfile)
         assert result.returncode == 0, result.stderr[-3000:]
-    produced = sorted(p.relative_to(runs[0]) for folder in ("predictions", "metrics", "results")
+    produced = sorted(p.relative_to(runs[0]) for folder in ("predictions", "metrics", "analysis", "results")
                       for p in (runs[0] / folder).rglob("*") if p.is_file())
     assert produced
     for relative in produced:

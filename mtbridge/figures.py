@@ -1,0 +1,108 @@
+"""Paper figures as PNG (matplotlib, Agg): CKA heatmaps and curves, and singular-value spectra.
+
+Each figure is drawn from the analysis Parquet files alone, so it can be redrawn without recomputing.
+Files carry no timestamp, so the same data gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from mtbridge.analysis import SOURCE, read_frames  # noqa: E402
+from mtbridge.io import atomic_path  # noqa: E402
+
+PathLike = str | os.PathLike
+DPI = 120
+
+
+def save(figure: Figure, path: PathLike) -> None:
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, format="png", dpi=DPI, metadata={"Software": None})
+    plt.close(figure)
+
+
+def ordered(values: pd.Series) -> list:
+    """Distinct values in the order they first appear (the config's order)."""
+    return list(dict.fromkeys(values))
+
+
+def cka_language_heatmap(*, path: PathLike, output_path: PathLike, train_language: str) -> None:
+    """Layer × language heatmap of CKA(train language, X) for one model × objective."""
+    frame = pd.read_parquet(path)
+    frame = frame[frame["language_a"] == train_language]
+    if frame.empty:
+        raise ValueError(f"{path}: no CKA pairs with the training language {train_language!r}")
+    layers, languages = ordered(frame["layer"]), ordered(frame["language_b"])
+    values = frame.pivot(index="layer", columns="language_b", values="cka").loc[layers, languages]
+    figure, axes = plt.subplots(figsize=(1.2 + 1.1 * len(languages), 0.9 + 0.5 * len(layers)))
+    image = axes.imshow(values.to_numpy(), vmin=0, vmax=1, cmap="viridis", aspect="auto")
+    for (row, column), value in np.ndenumerate(values.to_numpy()):
+        axes.text(column, row, f"{value:.2f}", ha="center", va="center",
+                  color="black" if value > 0.6 else "white", fontsize=8)
+    axes.set_xticks(range(len(languages)), languages)
+    axes.set_yticks(range(len(layers)), layers)
+    first = frame.iloc[0]
+    axes.set_title(f"{first['model']} / {first['objective']}: CKA({train_language}, X)\n"
+                   f"{first['estimator']}, {first['pooling']} pooling", fontsize=9)
+    figure.colorbar(image, ax=axes, fraction=0.05)
+    figure.tight_layout()
+    save(figure, output_path)
+
+
+def cka_model_curves(*, paths: Sequence[PathLike], output_path: PathLike) -> None:
+    """CKA(source, variant) at the same layer, one panel per language, one line per variant."""
+    frame = read_frames(paths)
+    same = frame[frame["layer_index_source"] == frame["layer_index_variant"]]
+    languages = ordered(same["language"])
+    layers = same.drop_duplicates("layer_index_source").sort_values("layer_index_source")
+    figure, axes = plt.subplots(1, len(languages), figsize=(2.6 * len(languages), 2.8), sharey=True,
+                                squeeze=False)
+    for panel, language in zip(axes[0], languages, strict=True):
+        for objective, group in same[same["language"] == language].groupby("objective", sort=False):
+            group = group.sort_values("layer_index_source")
+            panel.plot(group["layer_index_source"], group["cka"], marker="o", label=objective)
+        panel.set_xticks(layers["layer_index_source"], layers["layer_source"], rotation=45, fontsize=7)
+        panel.set_title(language, fontsize=9)
+        panel.set_ylim(0, 1.02)
+    axes[0][0].set_ylabel(f"CKA(source, variant), {same['estimator'].iloc[0]}")
+    axes[0][-1].legend(fontsize=7)
+    figure.suptitle(f"{same['model'].iloc[0]}: similarity to the source model by layer", fontsize=10)
+    figure.tight_layout()
+    save(figure, output_path)
+
+
+def spectra_curves(*, paths: Sequence[PathLike], output_path: PathLike) -> None:
+    """Mean singular value by rank over the matrices of each module type, source against its variants."""
+    frame = read_frames(paths)
+    kinds = sorted(frame["module_type"].unique())
+    columns = min(4, len(kinds))
+    rows = -(-len(kinds) // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 2.6 * rows), squeeze=False)
+    objectives = ordered(frame["objective"])
+    for panel, kind in zip(axes.flat, kinds, strict=False):
+        curves = frame[frame["module_type"] == kind].groupby(["objective", "rank"])["singular_value"].mean()
+        for objective in objectives:
+            if objective in curves.index.get_level_values(0):
+                curve = curves.loc[objective]
+                panel.plot(curve.index, curve.to_numpy(), label=objective,
+                           linewidth=2.0 if objective == SOURCE else 1.0)
+        panel.set_title(kind, fontsize=9)
+        panel.set_yscale("log")
+        panel.set_xlabel("rank")
+    for panel in list(axes.flat)[len(kinds):]:
+        panel.axis("off")
+    axes[0][0].set_ylabel("singular value (mean over matrices)")
+    axes[0][0].legend(fontsize=7)
+    figure.suptitle(f"{frame['model'].iloc[0]}: singular-value spectra by module type", fontsize=10)
+    figure.tight_layout()
+    save(figure, output_path)

@@ -1,0 +1,14 @@
+"""Pooled activations of every encoder layer on one language's evaluation set."""
+from mtbridge.jobs import run
+
+spec, settings = snakemake.params.spec, snakemake.params.settings
+run(
+    "mtbridge.representations:dump_activations", snakemake.log[0],
+    architecture=spec["architecture"], languages=list(snakemake.params.languages),
+    language=snakemake.wildcards.language, max_length=spec["max_length"],
+    tokenizer_dir=snakemake.input.tokenizer, checkpoint_dir=snakemake.input.checkpoint,
+    evaluation_path=snakemake.input.evaluation, output_path=snakemake.output[0],
+    pooling=settings["pooling"], batch_size=settings["batch_size"], precision=settings["precision"],
+    threads=snakemake.threads,
+    meta={"model": snakemake.wildcards.model, "objective": snakemake.wildcards.objective},
+)
