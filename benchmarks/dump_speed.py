@@ -1,14 +1,15 @@
 """Time the activation dump against a plain loop on the same model and evaluation sentences.
 
 Usage: python benchmarks/dump_speed.py --workdir DIR [--model mbart] [--objective source]
-       [--language mid] [--batch-size 64] [--precision float64] [--threads 1] [--repeats 3]
+       [--languages en mid ...] [--batch-size 64] [--precision float64] [--threads 1] [--repeats 5]
 
 DIR is a finished study run (e.g. the workdir of benchmarks/study_time.py): the checkpoint, tokenizer and
-evaluation set are read from it. The plain loop takes fixed batches in file order, pads each to its
-longest sentence and masks the padding (torch.no_grad); the dump (mtbridge.representations) batches
-sentences of one length, shortest first, with no padding (torch.inference_mode). Both pool every layer
-the same way in the same precision. Prints sentences/s of each (best of --repeats), their ratio, and the
-largest difference between the two outputs. Nothing is asserted.
+evaluation sets (every study language by default, one dump each) are read from it. The plain loop takes
+fixed batches in file order, pads each to its longest sentence and masks the padding (torch.no_grad); the
+dump (mtbridge.representations) batches sentences of one length, shortest first, with no padding
+(torch.inference_mode). Both pool every layer the same way in the same precision. Prints sentences/s of
+each (best of --repeats), their ratio, and the largest difference between the two outputs. Nothing is
+asserted.
 """
 
 from __future__ import annotations
@@ -48,9 +49,10 @@ def plain_loop(encoder: torch.nn.Module, sentences: Sequence[Sentence], batch_si
     return {name: torch.cat([batch[index] for batch in pooled]) for index, name in enumerate(names)}
 
 
-def best_rate(compute: Callable[[], Layers], sentences: int, repeats: int) -> tuple[float, Layers]:
+def best_rate(compute: Callable[[], list[Layers]], sentences: int, repeats: int
+              ) -> tuple[float, list[Layers]]:
     """Sentences per second of the fastest of ``repeats`` runs, and that run's output."""
-    best, result = float("inf"), {}
+    best, result = float("inf"), []
     for _ in range(repeats):
         started = time.perf_counter()
         result = compute()
@@ -66,11 +68,11 @@ def main() -> None:
                         / "config.yaml")
     parser.add_argument("--model", default="mbart")
     parser.add_argument("--objective", default="source")
-    parser.add_argument("--language", default="mid")
+    parser.add_argument("--languages", nargs="+", help="default: every study language")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--precision", choices=list(PRECISIONS), default="float64")
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     arguments = parser.parse_args()
     torch.set_num_threads(arguments.threads)
     config = load_config(arguments.configfile)
@@ -78,20 +80,26 @@ def main() -> None:
     workdir = arguments.workdir
     tokenizer = load_tokenizer(workdir / paths.tokenizer())
     frame = framing(tokenizer, spec["architecture"], config["study"]["languages"])
-    texts = read_parquet(workdir / paths.evaluation_set(arguments.language), CORPUS_SCHEMA)["text"]
-    sentences = frame_sentences(tokenizer, frame, texts.to_pylist(), arguments.language, spec["max_length"])
+    languages = arguments.languages or config["study"]["languages"]
     dtype = PRECISIONS[arguments.precision]
     encoder = load_encoder(workdir / paths.checkpoint(arguments.model, arguments.objective)).to(dtype).eval()
-    lengths = [len(sentence.ids) for sentence in sentences]
-    print(f"{arguments.model}/{arguments.objective} on {len(sentences)} {arguments.language} sentences "
-          f"(pieces {min(lengths)}-{max(lengths)}, mean {sum(lengths) / len(lengths):.1f}), "
+    dumps = [frame_sentences(tokenizer, frame,
+                             read_parquet(workdir / paths.evaluation_set(language), CORPUS_SCHEMA)["text"]
+                             .to_pylist(), language, spec["max_length"]) for language in languages]
+    lengths = [len(sentence.ids) for sentences in dumps for sentence in sentences]
+    print(f"{arguments.model}/{arguments.objective} on {len(lengths)} sentences of {len(languages)} "
+          f"language(s) (pieces {min(lengths)}-{max(lengths)}, mean {sum(lengths) / len(lengths):.1f}), "
           f"batch {arguments.batch_size}, {arguments.precision}, {arguments.threads} thread(s), "
           f"best of {arguments.repeats}")
-    plain_rate, plain = best_rate(lambda: plain_loop(encoder, sentences, arguments.batch_size, frame.pad),
-                                  len(sentences), arguments.repeats)
-    dump_rate, dumped = best_rate(lambda: pooled_layers(encoder, sentences, "mean", arguments.batch_size,
-                                                        dtype), len(sentences), arguments.repeats)
-    difference = max(float((plain[name] - dumped[name]).abs().max()) for name in plain)
+    plain_rate, plain = best_rate(
+        lambda: [plain_loop(encoder, sentences, arguments.batch_size, frame.pad) for sentences in dumps],
+        len(lengths), arguments.repeats)
+    dump_rate, dumped = best_rate(
+        lambda: [pooled_layers(encoder, sentences, "mean", arguments.batch_size, dtype)
+                 for sentences in dumps],
+        len(lengths), arguments.repeats)
+    difference = max(float((a[name] - b[name]).abs().max())
+                     for a, b in zip(plain, dumped, strict=True) for name in a)
     print(f"plain loop (file order, padded): {plain_rate:8.1f} sentences/s")
     print(f"dump (length buckets, no pad):   {dump_rate:8.1f} sentences/s")
     print(f"ratio dump/plain: {dump_rate / plain_rate:.2f}x; max |difference| {difference:.1e}")
