@@ -27,7 +27,10 @@ import threading
 import time
 import traceback
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
+
+from mtbridge.provenance import provenance, provenance_path, read_settings, write_if_changed
 
 SOCKET_VARIABLE = "MTBRIDGE_WARM_SOCKET"
 PRELOAD = ("torch", "transformers", "mtbridge.models", "mtbridge.pretraining",
@@ -74,6 +77,23 @@ def run(function: str, log: str, **kwargs: Any) -> None:
     if code != 0:
         sys.stderr.write(tail(log))
         raise SystemExit(f"mtbridge job {function} failed (exit {code}); log: {log}")
+
+
+def job_params(snakemake: Any) -> SimpleNamespace:
+    """The params of a Snakemake job, read from its settings file (see mtbridge.provenance)."""
+    return SimpleNamespace(**read_settings(snakemake.input.settings)["params"])
+
+
+def run_job(snakemake: Any, **kwargs: Any) -> None:
+    """Run the job's library function (named in its settings file) with ``kwargs``; then write a
+    provenance record beside (or inside) each output."""
+    settings = read_settings(snakemake.input.settings)
+    run(settings["function"], snakemake.log[0], **kwargs)
+    inputs = {name: [str(path) for path in value] if isinstance(value, list) else str(value)
+              for name, value in snakemake.input.items() if name != "settings"}
+    record = provenance(settings, inputs)
+    for output in snakemake.output:
+        write_if_changed(record, provenance_path(output))
 
 
 def tail(path: str, lines: int = 30) -> str:

@@ -9,12 +9,14 @@ rule dump_activations:
         tokenizer=paths.tokenizer(),
         checkpoint=paths.checkpoint("{model}", "{objective}"),
         evaluation=paths.evaluation_set("{language}"),
+        settings=job_settings(
+            "mtbridge.representations:dump_activations",
+            spec=model_spec,
+            languages=LANGUAGES,
+            settings=dump_settings,
+        ),
     output:
         paths.activations("{model}", "{objective}", "{language}"),
-    params:
-        spec=model_spec,
-        languages=LANGUAGES,
-        settings=dump_settings,
     threads: config["threads"]
     resources:
         mem_mb=1000,
@@ -26,12 +28,14 @@ rule dump_activations:
 
 rule cka_languages:
     input:
-        language_dumps,
+        dumps=language_dumps,
+        settings=job_settings(
+            "mtbridge.analysis:cka_across_languages",
+            languages=languages_train_first(),
+            estimator=ANALYSIS["estimator"],
+        ),
     output:
         paths.cka_languages("{model}", "{objective}"),
-    params:
-        languages=languages_train_first(),
-        estimator=ANALYSIS["estimator"],
     log:
         paths.log("cka_languages", "{model}", "{objective}"),
     script:
@@ -42,10 +46,9 @@ rule cka_models:
     input:
         source=paths.activations("{model}", "source", "{language}"),
         variant=paths.activations("{model}", "{variant}", "{language}"),
+        settings=job_settings("mtbridge.analysis:cka_between_models", estimator=ANALYSIS["estimator"]),
     output:
         paths.cka_models("{model}", "{variant}", "{language}"),
-    params:
-        estimator=ANALYSIS["estimator"],
     log:
         paths.log("cka_models", "{model}", "{variant}", "{language}"),
     script:
@@ -54,7 +57,8 @@ rule cka_models:
 
 rule spectra:
     input:
-        paths.checkpoint("{model}", "{objective}"),
+        checkpoint=paths.checkpoint("{model}", "{objective}"),
+        settings=job_settings("mtbridge.analysis:write_spectra"),
     output:
         paths.spectra("{model}", "{objective}"),
     threads: config["threads"]
@@ -66,13 +70,12 @@ rule spectra:
 
 rule cka_language_table:
     input:
-        all_cka_languages(),
+        cka=all_cka_languages(),
+        settings=job_settings("mtbridge.analysis:write_cka_language_table", train_language=TRAIN),
     output:
         csv=report(paths.table("cka_languages", "csv"), category="CKA", subcategory="Across languages",
                    caption="../report/cka_languages.rst"),
         markdown=paths.table("cka_languages", "md"),
-    params:
-        train_language=TRAIN,
     log:
         paths.log("cka_language_table", "cka_languages"),
     script:
@@ -81,7 +84,8 @@ rule cka_language_table:
 
 rule cka_model_table:
     input:
-        all_cka_models(),
+        cka=all_cka_models(),
+        settings=job_settings("mtbridge.analysis:write_cka_model_table"),
     output:
         csv=report(paths.table("cka_models", "csv"), category="CKA", subcategory="Between models",
                    caption="../report/cka_models.rst"),
@@ -94,13 +98,12 @@ rule cka_model_table:
 
 rule spectra_table:
     input:
-        all_spectra(),
+        spectra=all_spectra(),
+        settings=job_settings("mtbridge.analysis:write_spectra_table", top_k=ANALYSIS["top_k"]),
     output:
         csv=report(paths.table("spectra_summary", "csv"), category="Spectra",
                    caption="../report/spectra_summary.rst"),
         markdown=paths.table("spectra_summary", "md"),
-    params:
-        top_k=ANALYSIS["top_k"],
     log:
         paths.log("spectra_table", "spectra_summary"),
     script:
@@ -109,12 +112,11 @@ rule spectra_table:
 
 rule cka_language_figure:
     input:
-        paths.cka_languages("{model}", "{objective}"),
+        cka=paths.cka_languages("{model}", "{objective}"),
+        settings=job_settings("mtbridge.figures:cka_language_heatmap", train_language=TRAIN),
     output:
         report(paths.cka_language_figure("{model}", "{objective}"), category="CKA",
                subcategory="Across languages", caption="../report/cka_language_figure.rst"),
-    params:
-        train_language=TRAIN,
     log:
         paths.log("cka_language_figure", "{model}", "{objective}"),
     script:
@@ -123,7 +125,8 @@ rule cka_language_figure:
 
 rule cka_model_figure:
     input:
-        family_cka_models,
+        cka=family_cka_models,
+        settings=job_settings("mtbridge.figures:cka_model_curves"),
     output:
         report(paths.cka_model_figure("{model}"), category="CKA", subcategory="Between models",
                caption="../report/cka_model_figure.rst"),
@@ -135,7 +138,8 @@ rule cka_model_figure:
 
 rule spectra_figure:
     input:
-        family_spectra,
+        spectra=family_spectra,
+        settings=job_settings("mtbridge.figures:spectra_curves"),
     output:
         report(paths.spectra_figure("{model}"), category="Spectra", caption="../report/spectra_figure.rst"),
     log:

@@ -6,7 +6,9 @@ from hashlib import sha1
 from snakemake.utils import min_version
 
 from mtbridge import paths
+from mtbridge.provenance import settings_path, settings_record, write_if_changed
 from mtbridge.config import (
+    canonical,
     continued_variants,
     finetuning_settings,
     model_objectives,
@@ -42,6 +44,19 @@ wildcard_constraints:
     variant="random-init|denoise-cp|mt-m2m|mt-o2m|mt-m2o",
 
 
+def job_settings(function, **params):
+    """Input function: the job's settings file (params, library function, code fingerprint), written
+    while the DAG is built and rewritten only when its content changes (see mtbridge.provenance)."""
+
+    def settings(wildcards):
+        values = {name: value(wildcards) if callable(value) else value for name, value in params.items()}
+        path = settings_path(function, dict(wildcards.items()))
+        write_if_changed(settings_record(function, canonical(values)), path)
+        return path
+
+    return settings
+
+
 def model_spec(wildcards):
     return config["models"][wildcards.model]
 
@@ -70,9 +85,9 @@ def pair_world(wildcards):
     return world_slice(config, [wildcards.source, wildcards.target])
 
 
-def task_paths(wildcards, output):
-    return {task: {split: output[f"{task}_{split}"] for split in EVALUATION_SPLITS}
-            for task in TASKS}
+def task_paths(wildcards):
+    outputs = language_outputs(wildcards.language)
+    return {task: {split: outputs[f"{task}_{split}"] for split in EVALUATION_SPLITS} for task in TASKS}
 
 
 def monolingual_corpora(wildcards=None):

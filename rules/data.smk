@@ -3,13 +3,16 @@
 
 
 rule language_data:
+    input:
+        settings=job_settings(
+            "mtbridge.data:write_language_data",
+            world=language_world,
+            seed=config["seed"],
+            tasks=TASKS,
+            task_paths=task_paths,
+        ),
     output:
         **language_outputs("{language}"),
-    params:
-        world=language_world,
-        seed=config["seed"],
-        tasks=TASKS,
-        task_paths=task_paths,
     log:
         paths.log("language_data", "{language}"),
     script:
@@ -17,11 +20,10 @@ rule language_data:
 
 
 rule training_split:
+    input:
+        settings=job_settings("mtbridge.data:write_task_split", world=train_world, seed=config["seed"]),
     output:
         paths.task_split("{task}", "train", TRAIN),
-    params:
-        world=train_world,
-        seed=config["seed"],
     log:
         paths.log("training_split", "{task}"),
     script:
@@ -29,11 +31,10 @@ rule training_split:
 
 
 rule parallel_corpus:
+    input:
+        settings=job_settings("mtbridge.data:write_parallel_corpus", world=pair_world, seed=config["seed"]),
     output:
         paths.parallel_corpus("{source}", "{target}"),
-    params:
-        world=pair_world,
-        seed=config["seed"],
     log:
         paths.log("parallel_corpus", "{source}-{target}"),
     script:
@@ -42,13 +43,15 @@ rule parallel_corpus:
 
 rule tokenizer:
     input:
-        monolingual_corpora(),
+        corpora=monolingual_corpora(),
+        settings=job_settings(
+            "mtbridge.tokenizer:build_tokenizer",
+            languages=LANGUAGES,
+            vocab_size=config["tokenizer"]["vocab_size"],
+            per_language=config["tokenizer"]["sentences_per_language"],
+        ),
     output:
         directory(paths.tokenizer()),
-    params:
-        languages=LANGUAGES,
-        vocab_size=config["tokenizer"]["vocab_size"],
-        per_language=config["tokenizer"]["sentences_per_language"],
     log:
         paths.log("tokenizer", "tokenizer"),
     script:

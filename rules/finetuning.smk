@@ -8,13 +8,15 @@ rule finetune:
         checkpoint=paths.checkpoint("{model}", "{objective}"),
         train=paths.task_split("{task}", "train", TRAIN),
         dev=paths.task_split("{task}", "dev", TRAIN),
+        settings=job_settings(
+            "mtbridge.finetuning:finetune",
+            spec=model_spec,
+            settings=finetune_settings,
+            languages=LANGUAGES,
+            topics=config["world"]["topics"],
+        ),
     output:
         directory(paths.finetuned("{model}", "{objective}", "{task}", "{seed}")),
-    params:
-        spec=model_spec,
-        settings=finetune_settings,
-        languages=LANGUAGES,
-        topics=config["world"]["topics"],
     threads: config["threads"]
     resources:
         mem_mb=1500,
@@ -29,14 +31,16 @@ rule predict:
         tokenizer=paths.tokenizer(),
         finetuned=paths.finetuned("{model}", "{objective}", "{task}", "{seed}"),
         test=paths.task_split("{task}", "test", "{language}"),
+        settings=job_settings(
+            "mtbridge.finetuning:predict",
+            spec=model_spec,
+            languages=LANGUAGES,
+            topics=config["world"]["topics"],
+            meta=task_meta,
+        ),
     output:
         predictions=paths.predictions("{model}", "{objective}", "{task}", "{language}", "{seed}"),
         metrics=paths.metrics("{model}", "{objective}", "{task}", "{language}", "{seed}"),
-    params:
-        spec=model_spec,
-        languages=LANGUAGES,
-        topics=config["world"]["topics"],
-        meta=task_meta,
     threads: config["threads"]
     resources:
         mem_mb=1000,

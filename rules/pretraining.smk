@@ -6,12 +6,14 @@ rule pretrain_source:
     input:
         tokenizer=paths.tokenizer(),
         corpora=monolingual_corpora(),
+        settings=job_settings(
+            "mtbridge.pretraining:pretrain_source",
+            spec=model_spec,
+            languages=LANGUAGES,
+            seed=config["seed"],
+        ),
     output:
         directory(paths.checkpoint("{model}", "source")),
-    params:
-        spec=model_spec,
-        languages=LANGUAGES,
-        seed=config["seed"],
     threads: config["threads"]
     priority: 10  # on the critical path: start before the many short fine-tuning jobs
     resources:
@@ -25,11 +27,9 @@ rule pretrain_source:
 rule random_init:
     input:
         tokenizer=paths.tokenizer(),
+        settings=job_settings("mtbridge.pretraining:random_init", spec=model_spec, seed=config["seed"]),
     output:
         directory(paths.checkpoint("{model}", "random-init")),
-    params:
-        spec=model_spec,
-        seed=config["seed"],
     threads: config["threads"]
     log:
         paths.log("random_init", "{model}"),
@@ -42,14 +42,16 @@ rule continue_pretraining:
         tokenizer=paths.tokenizer(),
         source=paths.checkpoint("{model}", "source"),
         corpora=continued_corpora,
+        settings=job_settings(
+            "mtbridge.pretraining:continue_pretraining",
+            spec=model_spec,
+            languages=LANGUAGES,
+            train_language=TRAIN,
+            settings=config["continued_pretraining"],
+            seed=config["seed"],
+        ),
     output:
         directory(paths.checkpoint("{model}", "{continued}")),
-    params:
-        spec=model_spec,
-        languages=LANGUAGES,
-        train_language=TRAIN,
-        settings=config["continued_pretraining"],
-        seed=config["seed"],
     threads: config["threads"]
     priority: 10  # on the critical path: start before the many short fine-tuning jobs
     resources:

@@ -3,19 +3,21 @@
 
 rule transfer_table:
     input:
-        all_metrics(),
+        metrics=all_metrics(),
+        settings=job_settings(
+            "mtbridge.tables:write_transfer_tables",
+            models=STUDY["models"],
+            objectives={model: config["models"][model]["objectives"] for model in STUDY["models"]},
+            tasks=TASKS,
+            languages=LANGUAGES,
+            seeds=SEEDS,
+            train_language=TRAIN,
+        ),
     output:
         csv=report(paths.transfer_table("csv"), category="Transfer",
                    caption="../report/transfer.rst"),
         markdown=paths.transfer_table("md"),
         summary=paths.summary(),
-    params:
-        models=STUDY["models"],
-        objectives={model: config["models"][model]["objectives"] for model in STUDY["models"]},
-        tasks=TASKS,
-        languages=LANGUAGES,
-        seeds=SEEDS,
-        train_language=TRAIN,
     log:
         paths.log("transfer_table", "transfer"),
     script:

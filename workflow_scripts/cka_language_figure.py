@@ -1,8 +1,9 @@
 """Layer × language CKA heatmap of one model × objective."""
-from mtbridge.jobs import run
+from mtbridge.jobs import job_params, run_job
 
-run(
-    "mtbridge.figures:cka_language_heatmap", snakemake.log[0],
-    path=snakemake.input[0], output_path=snakemake.output[0],
-    train_language=snakemake.params.train_language,
+params = job_params(snakemake)
+run_job(
+    snakemake,
+    path=snakemake.input.cka, output_path=snakemake.output[0],
+    train_language=params.train_language,
 )

@@ -1,8 +1,9 @@
 """The CKA-across-languages table."""
-from mtbridge.jobs import run
+from mtbridge.jobs import job_params, run_job
 
-run(
-    "mtbridge.analysis:write_cka_language_table", snakemake.log[0],
-    paths=list(snakemake.input), csv_path=snakemake.output.csv, markdown_path=snakemake.output.markdown,
-    train_language=snakemake.params.train_language,
+params = job_params(snakemake)
+run_job(
+    snakemake,
+    paths=list(snakemake.input.cka), csv_path=snakemake.output.csv, markdown_path=snakemake.output.markdown,
+    train_language=params.train_language,
 )

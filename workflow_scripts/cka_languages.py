@@ -1,9 +1,10 @@
 """CKA between every pair of languages at every layer of one model × objective."""
-from mtbridge.jobs import run
+from mtbridge.jobs import job_params, run_job
 
-run(
-    "mtbridge.analysis:cka_across_languages", snakemake.log[0],
-    dump_paths=dict(zip(snakemake.params.languages, snakemake.input, strict=True)),
-    output_path=snakemake.output[0], estimator=snakemake.params.estimator,
+params = job_params(snakemake)
+run_job(
+    snakemake,
+    dump_paths=dict(zip(params.languages, snakemake.input.dumps, strict=True)),
+    output_path=snakemake.output[0], estimator=params.estimator,
     model=snakemake.wildcards.model, objective=snakemake.wildcards.objective,
 )

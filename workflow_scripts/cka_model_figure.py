@@ -1,5 +1,5 @@
 """CKA(source, variant) by layer for one model family."""
-from mtbridge.jobs import run
+from mtbridge.jobs import run_job
 
-run("mtbridge.figures:cka_model_curves", snakemake.log[0], paths=list(snakemake.input),
+run_job(snakemake, paths=list(snakemake.input.cka),
     output_path=snakemake.output[0])

@@ -1,7 +1,7 @@
 """The CKA-between-models table."""
-from mtbridge.jobs import run
+from mtbridge.jobs import run_job
 
-run(
-    "mtbridge.analysis:write_cka_model_table", snakemake.log[0],
-    paths=list(snakemake.input), csv_path=snakemake.output.csv, markdown_path=snakemake.output.markdown,
+run_job(
+    snakemake,
+    paths=list(snakemake.input.cka), csv_path=snakemake.output.csv, markdown_path=snakemake.output.markdown,
 )

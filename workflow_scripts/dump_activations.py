@@ -1,10 +1,11 @@
 """Pooled activations of every encoder layer on one language's evaluation set."""
-from mtbridge.jobs import run
+from mtbridge.jobs import job_params, run_job
 
-spec, settings = snakemake.params.spec, snakemake.params.settings
-run(
-    "mtbridge.representations:dump_activations", snakemake.log[0],
-    architecture=spec["architecture"], languages=list(snakemake.params.languages),
+params = job_params(snakemake)
+spec, settings = params.spec, params.settings
+run_job(
+    snakemake,
+    architecture=spec["architecture"], languages=list(params.languages),
     language=snakemake.wildcards.language, max_length=spec["max_length"],
     tokenizer_dir=snakemake.input.tokenizer, checkpoint_dir=snakemake.input.checkpoint,
     evaluation_path=snakemake.input.evaluation, output_path=snakemake.output[0],

@@ -1,10 +1,11 @@
 """Synthetic corpora and task splits of one language."""
-from mtbridge.jobs import run
+from mtbridge.jobs import job_params, run_job
 
-run(
-    "mtbridge.data:write_language_data", snakemake.log[0],
-    world=snakemake.params.world, seed=snakemake.params.seed,
-    language=snakemake.wildcards.language, tasks=list(snakemake.params.tasks),
+params = job_params(snakemake)
+run_job(
+    snakemake,
+    world=params.world, seed=params.seed,
+    language=snakemake.wildcards.language, tasks=list(params.tasks),
     monolingual_path=snakemake.output.monolingual, evaluation_path=snakemake.output.evaluation,
-    task_paths=snakemake.params.task_paths,
+    task_paths=params.task_paths,
 )

@@ -1,8 +1,9 @@
 """A parallel corpus for one language pair."""
-from mtbridge.jobs import run
+from mtbridge.jobs import job_params, run_job
 
-run(
-    "mtbridge.data:write_parallel_corpus", snakemake.log[0],
-    world=snakemake.params.world, seed=snakemake.params.seed,
+params = job_params(snakemake)
+run_job(
+    snakemake,
+    world=params.world, seed=params.seed,
     source=snakemake.wildcards.source, target=snakemake.wildcards.target, path=snakemake.output[0],
 )

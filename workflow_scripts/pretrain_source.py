@@ -1,9 +1,10 @@
 """Objective `source`: pretraining on the monolingual corpora."""
-from mtbridge.jobs import run
+from mtbridge.jobs import job_params, run_job
 
-run(
-    "mtbridge.pretraining:pretrain_source", snakemake.log[0],
-    spec=snakemake.params.spec, languages=list(snakemake.params.languages),
+params = job_params(snakemake)
+run_job(
+    snakemake,
+    spec=params.spec, languages=list(params.languages),
     tokenizer_dir=snakemake.input.tokenizer, corpus_paths=list(snakemake.input.corpora),
-    output_dir=snakemake.output[0], seed=snakemake.params.seed, threads=snakemake.threads,
+    output_dir=snakemake.output[0], seed=params.seed, threads=snakemake.threads,
 )

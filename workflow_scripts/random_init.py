@@ -1,8 +1,9 @@
 """Objective `random-init`: the architecture without pretraining."""
-from mtbridge.jobs import run
+from mtbridge.jobs import job_params, run_job
 
-run(
-    "mtbridge.pretraining:random_init", snakemake.log[0],
-    spec=snakemake.params.spec, tokenizer_dir=snakemake.input.tokenizer,
-    output_dir=snakemake.output[0], seed=snakemake.params.seed, threads=snakemake.threads,
+params = job_params(snakemake)
+run_job(
+    snakemake,
+    spec=params.spec, tokenizer_dir=snakemake.input.tokenizer,
+    output_dir=snakemake.output[0], seed=params.seed, threads=snakemake.threads,
 )

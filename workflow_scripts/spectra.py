@@ -1,8 +1,8 @@
 """Singular values of every weight matrix of one checkpoint."""
-from mtbridge.jobs import run
+from mtbridge.jobs import run_job
 
-run(
-    "mtbridge.analysis:write_spectra", snakemake.log[0],
-    checkpoint_dir=snakemake.input[0], output_path=snakemake.output[0],
+run_job(
+    snakemake,
+    checkpoint_dir=snakemake.input.checkpoint, output_path=snakemake.output[0],
     model=snakemake.wildcards.model, objective=snakemake.wildcards.objective,
 )

@@ -1,5 +1,5 @@
 """Singular-value curves of a source model and its variants, per module type."""
-from mtbridge.jobs import run
+from mtbridge.jobs import run_job
 
-run("mtbridge.figures:spectra_curves", snakemake.log[0], paths=list(snakemake.input),
+run_job(snakemake, paths=list(snakemake.input.spectra),
     output_path=snakemake.output[0])

@@ -1,8 +1,10 @@
 """The weight-spectra summary table."""
-from mtbridge.jobs import run
+from mtbridge.jobs import job_params, run_job
 
-run(
-    "mtbridge.analysis:write_spectra_table", snakemake.log[0],
-    paths=list(snakemake.input), csv_path=snakemake.output.csv, markdown_path=snakemake.output.markdown,
-    top_k=snakemake.params.top_k,
+params = job_params(snakemake)
+run_job(
+    snakemake,
+    paths=list(snakemake.input.spectra), csv_path=snakemake.output.csv,
+    markdown_path=snakemake.output.markdown,
+    top_k=params.top_k,
 )

@@ -1,9 +1,10 @@
 """The shared subword tokenizer, trained on the monolingual corpora."""
-from mtbridge.jobs import run
+from mtbridge.jobs import job_params, run_job
 
-run(
-    "mtbridge.tokenizer:build_tokenizer", snakemake.log[0],
-    corpus_paths=list(snakemake.input), languages=list(snakemake.params.languages),
-    vocab_size=snakemake.params.vocab_size, per_language=snakemake.params.per_language,
+params = job_params(snakemake)
+run_job(
+    snakemake,
+    corpus_paths=list(snakemake.input.corpora), languages=list(params.languages),
+    vocab_size=params.vocab_size, per_language=params.per_language,
     directory=snakemake.output[0],
 )

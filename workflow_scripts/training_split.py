@@ -1,9 +1,10 @@
 """The training split of one task, in the training language."""
-from mtbridge.jobs import run
+from mtbridge.jobs import job_params, run_job
 
-run(
-    "mtbridge.data:write_task_split", snakemake.log[0],
-    world=snakemake.params.world, seed=snakemake.params.seed, task=snakemake.wildcards.task,
-    split="train", language=next(iter(snakemake.params.world["languages"])),
+params = job_params(snakemake)
+run_job(
+    snakemake,
+    world=params.world, seed=params.seed, task=snakemake.wildcards.task,
+    split="train", language=next(iter(params.world["languages"])),
     path=snakemake.output[0],
 )

@@ -1,12 +1,13 @@
 """The aggregated zero-shot transfer tables."""
-from mtbridge.jobs import run
+from mtbridge.jobs import job_params, run_job
 
-run(
-    "mtbridge.tables:write_transfer_tables", snakemake.log[0],
-    metric_paths=list(snakemake.input), csv_path=snakemake.output.csv,
+params = job_params(snakemake)
+run_job(
+    snakemake,
+    metric_paths=list(snakemake.input.metrics), csv_path=snakemake.output.csv,
     markdown_path=snakemake.output.markdown, summary_path=snakemake.output.summary,
-    models=list(snakemake.params.models), objectives=dict(snakemake.params.objectives),
-    tasks=list(snakemake.params.tasks), languages=list(snakemake.params.languages),
-    seeds=list(snakemake.params.seeds),
-    train_language=snakemake.params.train_language,
+    models=list(params.models), objectives=dict(params.objectives),
+    tasks=list(params.tasks), languages=list(params.languages),
+    seeds=list(params.seeds),
+    train_language=params.train_language,
 )

@@ -1,0 +1,150 @@
+"""What made each artifact: per-job settings files, code fingerprints, and provenance records.
+
+Snakemake decides reruns from file mtimes plus metadata in `.snakemake/metadata`; a fresh clone has no
+metadata and `dvc pull` gives files new mtimes, so a config change after clone + pull would go unseen.
+Each job therefore reads its parameters from a small JSON file (an input), written while the DAG is built
+and rewritten only when its content changes: its params, the library function it runs, and a fingerprint
+of the library code that function can reach. A changed setting or library module makes exactly those
+files newer than their jobs' outputs, on any machine, with or without metadata.
+
+This module imports only the standard library (job scripts import it before the warm worker forks).
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import os
+import platform
+import subprocess
+import sys
+from functools import cache
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+PACKAGE = Path(__file__).resolve().parent
+SETTINGS_ROOT = ".mtbridge/settings"
+LIBRARIES = ("torch", "transformers", "datasets", "tokenizers", "safetensors", "snakemake", "dvc")
+
+
+def _imported_modules(source: str) -> set[str]:
+    """mtbridge modules named by the import statements of ``source``."""
+    names = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("mtbridge"):
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names if alias.name.startswith("mtbridge"))
+    return {name for name in names if _module_file(name).exists()}
+
+
+def _module_file(module: str) -> Path:
+    return PACKAGE.joinpath(*module.split(".")[1:]).with_suffix(".py")
+
+
+@cache
+def module_closure(module: str) -> tuple[str, ...]:
+    """``module`` and every mtbridge module it imports, transitively, sorted."""
+    seen, pending = set(), [module]
+    while pending:
+        name = pending.pop()
+        if name not in seen:
+            seen.add(name)
+            pending.extend(_imported_modules(_module_file(name).read_text(encoding="utf-8")))
+    return tuple(sorted(seen))
+
+
+@cache
+def code_fingerprint(function: str) -> str:
+    """sha256 over the sources of the modules ``"package.module:function"`` can reach: a change to any of
+    them reruns the jobs of that function, a change elsewhere does not."""
+    module = function.partition(":")[0]
+    if not _module_file(module).exists():
+        raise ValueError(f"job function {function!r}: no module {module} in {PACKAGE}")
+    digest = hashlib.sha256()
+    for name in module_closure(module):
+        digest.update(name.encode() + b"\0" + _module_file(name).read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def settings_path(function: str, wildcards: dict[str, str]) -> str:
+    """Where a job's settings live: by function name and wildcard values, in wildcard order."""
+    parts = [function.partition(":")[2], *(str(value) for value in wildcards.values())]
+    return "/".join([SETTINGS_ROOT, *parts]) + ".json"
+
+
+def settings_record(function: str, params: dict[str, Any]) -> dict[str, Any]:
+    return {"function": function, "code": code_fingerprint(function), "params": params}
+
+
+def write_if_changed(record: dict[str, Any], path: str | os.PathLike) -> None:
+    """Write ``record`` as sorted JSON unless the file already holds exactly that (keeps its mtime)."""
+    text = json.dumps(record, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    target = Path(path)
+    if target.exists() and target.read_text(encoding="utf-8") == text:
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, target)
+
+
+def read_settings(path: str | os.PathLike) -> dict[str, Any]:
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def config_hash(params: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()
+
+
+def code_version(root: Path = PACKAGE.parent) -> str:
+    """The git commit of the checkout (``+dirty`` with uncommitted changes), or ``unknown``."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
+                                check=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, check=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return commit + ("+dirty" if dirty else "")
+
+
+def library_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for name in LIBRARIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def device() -> str:
+    """The device jobs compute on: the CUDA device name where torch sees one, else the CPU."""
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        return f"cuda:{torch.cuda.get_device_name(0)}"
+    return f"cpu:{platform.machine()}"
+
+
+def provenance(settings: dict[str, Any], inputs: dict[str, str]) -> dict[str, Any]:
+    """The record stored beside an artifact: what made it, from what, with which code and libraries."""
+    params = settings["params"]
+    return {
+        "function": settings["function"], "code_fingerprint": settings["code"],
+        "code_version": code_version(), "config": params, "config_hash": config_hash(params),
+        "seed": params.get("seed"), "libraries": library_versions(), "device": device(),
+        "revision": params.get("revision"), "inputs": inputs,
+    }
+
+
+def provenance_path(output: str | os.PathLike) -> Path:
+    """Inside a directory artifact; beside a file artifact (``x.parquet`` -> ``x.provenance.json``)."""
+    output = Path(output)
+    if output.is_dir():
+        return output / "provenance.json"
+    return output.with_name(output.name.split(".")[0] + ".provenance.json")
