@@ -12,6 +12,7 @@ include: "rules/pretraining.smk"
 include: "rules/finetuning.smk"
 include: "rules/tables.smk"
 include: "rules/analysis.smk"
+include: "rules/phases.smk"
 
 
 rule all:

@@ -27,7 +27,13 @@ def tokenizer() -> str:
     return "data/tokenizer"
 
 
+CONTINUED = ("denoise-cp", "mt-m2m", "mt-o2m", "mt-m2o")
+
+
 def checkpoint(model: str, objective: str) -> str:
+    """Pretrained (source, random-init) and continued checkpoints live apart: separate DVC stages."""
+    if objective == "{continued}" or objective in CONTINUED:
+        return f"checkpoints/continued/{model}/{objective}"
     return f"checkpoints/pretrained/{model}/{objective}"
 
 

@@ -7,7 +7,7 @@
 rule dump_activations:
     input:
         tokenizer=paths.tokenizer(),
-        checkpoint=paths.checkpoint("{model}", "{objective}"),
+        checkpoint=objective_checkpoint,
         evaluation=paths.evaluation_set("{language}"),
         settings=job_settings(
             "mtbridge.representations:dump_activations",
@@ -57,7 +57,7 @@ rule cka_models:
 
 rule spectra:
     input:
-        checkpoint=paths.checkpoint("{model}", "{objective}"),
+        checkpoint=objective_checkpoint,
         settings=job_settings("mtbridge.analysis:write_spectra"),
     output:
         paths.spectra("{model}", "{objective}"),

@@ -40,7 +40,7 @@ wildcard_constraints:
     split="train|dev|test",
     seed=r"\d+",
     objective=OBJECTIVE_NAMES,
-    continued="denoise-cp|mt-m2m|mt-o2m|mt-m2o",
+    continued="|".join(paths.CONTINUED),
     variant="random-init|denoise-cp|mt-m2m|mt-o2m|mt-m2o",
 
 
@@ -55,6 +55,10 @@ def job_settings(function, **params):
         return path
 
     return settings
+
+
+def objective_checkpoint(wildcards):
+    return paths.checkpoint(wildcards.model, wildcards.objective)
 
 
 def model_spec(wildcards):
@@ -112,6 +116,14 @@ def finetune_settings(wildcards):
 def task_meta(wildcards):
     return {"model": wildcards.model, "objective": wildcards.objective, "task": wildcards.task,
             "language": wildcards.language, "seed": int(wildcards.seed)}
+
+
+def data_outputs():
+    """Every file of the data phase: corpora, task splits, parallel corpora, the tokenizer."""
+    files = [path for language in LANGUAGES for path in language_outputs(language).values()]
+    files += [paths.task_split(task, "train", TRAIN) for task in TASKS]
+    files += [paths.parallel_corpus(a, b) for a, b in parallel_pairs(config)]
+    return files + [paths.tokenizer()]
 
 
 def all_metrics():

@@ -5,7 +5,7 @@
 rule finetune:
     input:
         tokenizer=paths.tokenizer(),
-        checkpoint=paths.checkpoint("{model}", "{objective}"),
+        checkpoint=objective_checkpoint,
         train=paths.task_split("{task}", "train", TRAIN),
         dev=paths.task_split("{task}", "dev", TRAIN),
         settings=job_settings(

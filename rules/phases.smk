@@ -1,0 +1,42 @@
+# One target per phase of the study: what each DVC stage (dvc.yaml) asks Snakemake to build.
+# Snakemake stays the scheduler of the fine-grained jobs; DVC stores and shares each phase's folders.
+
+
+rule phase_data:
+    input:
+        data_outputs(),
+
+
+rule phase_pretraining:
+    input:
+        [paths.checkpoint(model, objective) for model, objective in model_objectives(config)
+         if objective not in paths.CONTINUED],
+
+
+rule phase_continued:
+    input:
+        [paths.checkpoint(model, objective) for model, objective in model_objectives(config)
+         if objective in paths.CONTINUED],
+    params:
+        folder=os.path.dirname(os.path.dirname(paths.checkpoint("model", "mt-m2m"))),
+    shell:
+        # the folder DVC tracks must exist even in a study without continued objectives
+        "mkdir -p {params.folder:q}"
+
+
+rule phase_finetuning:
+    input:
+        all_metrics(),
+
+
+rule phase_analysis:
+    input:
+        all_cka_languages(),
+        all_cka_models(),
+        all_spectra(),
+
+
+rule phase_tables:
+    input:
+        all_tables(),
+        all_analysis(),
