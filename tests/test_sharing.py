@@ -143,6 +143,15 @@ def test_changed_library_module_reruns_its_rules_only(pulled: Path) -> None:
                                "spectra_figure": len(config["study"]["models"]), "all": 1}
 
 
+def test_changed_workflow_script_reruns_its_rule_and_descendants(pulled: Path) -> None:
+    config = load_config(pulled / "config.yaml")
+    with open(pulled / "workflow_scripts" / "spectra.py", "a", encoding="utf-8") as handle:
+        handle.write("# an edit to one rule's script\n")
+    models = config["study"]["models"]
+    assert planned(pulled) == {"spectra": len(model_objectives(config)), "spectra_table": 1,
+                               "spectra_figure": len(models), "all": 1}
+
+
 def corrupt(path: Path) -> None:
     path.chmod(0o644)
     content = bytearray(path.read_bytes())
