@@ -6,6 +6,8 @@ rule's output patterns; called with values they give concrete paths.
 
 from __future__ import annotations
 
+ARTIFACT_FOLDERS = ("data", "checkpoints", "predictions", "metrics", "analysis", "results")
+
 
 def monolingual_corpus(language: str) -> str:
     return f"data/corpora/monolingual/{language}.parquet"

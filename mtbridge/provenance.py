@@ -19,6 +19,7 @@ import os
 import platform
 import subprocess
 import sys
+import time
 from functools import cache
 from importlib import metadata
 from pathlib import Path
@@ -148,3 +149,23 @@ def provenance_path(output: str | os.PathLike) -> Path:
     if output.is_dir():
         return output / "provenance.json"
     return output.with_name(output.name.split(".")[0] + ".provenance.json")
+
+
+def mark_up_to_date(root: str | os.PathLike = ".") -> int:
+    """Give every artifact file and folder under ``root`` one mtime, now; returns how many were set.
+
+    Only for right after `dvc pull` + a clean `dvc status` (scripts/pull.sh), once the DAG has written
+    the settings files: DVC has then vouched that the artifacts match this code and config, and one
+    shared mtime later than every settings file means no input is newer than its outputs. (What
+    `snakemake --touch` does, job by job; measured 48 s for the default study's 372 jobs, this < 1 s.)
+    """
+    from mtbridge.paths import ARTIFACT_FOLDERS
+
+    now, count = time.time(), 0
+    for folder in ARTIFACT_FOLDERS:
+        for directory, _, files in os.walk(Path(root) / folder):
+            for name in files:
+                os.utime(Path(directory) / name, (now, now))
+            os.utime(directory, (now, now))
+            count += len(files) + 1
+    return count
