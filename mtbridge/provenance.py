@@ -132,14 +132,25 @@ def device() -> str:
     return f"cpu:{platform.machine()}"
 
 
-def provenance(settings: dict[str, Any], inputs: dict[str, str]) -> dict[str, Any]:
+def input_provenance(path: str) -> dict[str, Any]:
+    """An input and, where it has a record, what made it: tables thereby carry their inputs' provenance."""
+    record_path = provenance_path(path)
+    if not record_path.exists():
+        return {"path": path}
+    record = read_settings(record_path)
+    return {"path": path, **{key: record[key] for key in ("function", "config_hash", "code_version")}}
+
+
+def provenance(settings: dict[str, Any], inputs: dict[str, str | list[str]]) -> dict[str, Any]:
     """The record stored beside an artifact: what made it, from what, with which code and libraries."""
     params = settings["params"]
     return {
         "function": settings["function"], "code_fingerprint": settings["code"],
         "code_version": code_version(), "config": params, "config_hash": config_hash(params),
         "seed": params.get("seed"), "libraries": library_versions(), "device": device(),
-        "revision": params.get("revision"), "inputs": inputs,
+        "revision": params.get("revision"),
+        "inputs": {name: [input_provenance(path) for path in value] if isinstance(value, list)
+                   else input_provenance(value) for name, value in inputs.items()},
     }
 
 

@@ -39,10 +39,16 @@ def test_settings_file_is_rewritten_only_when_its_content_changes(tmp_path: Path
 
 def test_provenance_record_and_where_it_goes(tmp_path: Path) -> None:
     settings = provenance.settings_record("mtbridge.io:write_json", {"seed": 3})
-    record = provenance.provenance(settings, {"corpora": ["a.parquet"]})
+    upstream = tmp_path / "a.parquet"
+    provenance.write_if_changed(provenance.provenance(settings, {}), provenance.provenance_path(upstream))
+    record = provenance.provenance(settings, {"corpora": [str(upstream)], "other": "b.parquet"})
     assert record["seed"] == 3 and record["config_hash"] == provenance.config_hash({"seed": 3})
     assert {"torch", "snakemake", "dvc", "python"} <= set(record["libraries"])
-    assert record["inputs"] == {"corpora": ["a.parquet"]} and record["device"].startswith(("cpu", "cuda"))
+    assert record["device"].startswith(("cpu", "cuda"))
+    assert record["inputs"]["other"] == {"path": "b.parquet"}
+    assert record["inputs"]["corpora"] == [{"path": str(upstream), "function": "mtbridge.io:write_json",
+                                            "config_hash": record["config_hash"],
+                                            "code_version": record["code_version"]}]
     (tmp_path / "checkpoint").mkdir()
     assert provenance.provenance_path(tmp_path / "checkpoint") == tmp_path / "checkpoint" / "provenance.json"
     assert provenance.provenance_path(tmp_path / "en.parquet") == tmp_path / "en.provenance.json"
