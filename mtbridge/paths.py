@@ -32,11 +32,14 @@ def tokenizer() -> str:
 CONTINUED = ("denoise-cp", "mt-m2m", "mt-o2m", "mt-m2o")
 
 
-def checkpoint(model: str, objective: str) -> str:
+def checkpoint_root(objective: str) -> str:
     """Pretrained (source, random-init) and continued checkpoints live apart: separate DVC stages."""
-    if objective == "{continued}" or objective in CONTINUED:
-        return f"checkpoints/continued/{model}/{objective}"
-    return f"checkpoints/pretrained/{model}/{objective}"
+    kind = "continued" if objective == "{continued}" or objective in CONTINUED else "pretrained"
+    return f"checkpoints/{kind}"
+
+
+def checkpoint(model: str, objective: str) -> str:
+    return f"{checkpoint_root(objective)}/{model}/{objective}"
 
 
 def finetuned(model: str, objective: str, task: str, seed: str | int) -> str:

@@ -18,7 +18,7 @@ rule phase_continued:
         [paths.checkpoint(model, objective) for model, objective in model_objectives(config)
          if objective in paths.CONTINUED],
     params:
-        folder=os.path.dirname(os.path.dirname(paths.checkpoint("model", "mt-m2m"))),
+        folder=paths.checkpoint_root("mt-m2m"),
     shell:
         # the folder DVC tracks must exist even in a study without continued objectives
         "mkdir -p {params.folder:q}"
