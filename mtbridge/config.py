@@ -16,8 +16,9 @@ from typing import Any
 import yaml
 
 SCHEMA = Path(__file__).resolve().parent.parent / "schemas" / "config.schema.yaml"
-SEQ2SEQ_ONLY = ("denoise-cp", "mt-m2m", "mt-o2m", "mt-m2o")
 BUILT_OBJECTIVES = ("source", "random-init")
+CONTINUED_OBJECTIVES = ("denoise-cp", "mt-m2m", "mt-o2m", "mt-m2o")  # continue `source`; seq2seq only
+OBJECTIVES = (*BUILT_OBJECTIVES, *CONTINUED_OBJECTIVES)
 
 
 class ConfigError(ValueError):
@@ -97,11 +98,11 @@ def require_defined(names: list[str], definitions: dict, key: str, where: str) -
 def check_objectives(name: str, spec: dict) -> None:
     objectives = spec["objectives"]
     if spec["architecture"] != "mbart":
-        unsupported = [objective for objective in objectives if objective in SEQ2SEQ_ONLY]
+        unsupported = [objective for objective in objectives if objective in CONTINUED_OBJECTIVES]
         if unsupported:
             raise ConfigError(f"config key models.{name}.objectives: {unsupported} need a "
                               f"seq2seq (mbart) architecture, not {spec['architecture']}")
-    continued = [objective for objective in objectives if objective in SEQ2SEQ_ONLY]
+    continued = [objective for objective in objectives if objective in CONTINUED_OBJECTIVES]
     if continued and "source" not in objectives:
         raise ConfigError(f"config key models.{name}.objectives: {continued} continue the 'source' "
                           f"checkpoint, so 'source' must be listed too")

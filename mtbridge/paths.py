@@ -6,6 +6,8 @@ rule's output patterns; called with values they give concrete paths.
 
 from __future__ import annotations
 
+from mtbridge.config import CONTINUED_OBJECTIVES
+
 ARTIFACT_FOLDERS = ("data", "checkpoints", "predictions", "metrics", "analysis", "results")
 
 
@@ -29,12 +31,9 @@ def tokenizer() -> str:
     return "data/tokenizer"
 
 
-CONTINUED = ("denoise-cp", "mt-m2m", "mt-o2m", "mt-m2o")
-
-
 def checkpoint_root(objective: str) -> str:
     """Pretrained (source, random-init) and continued checkpoints live apart: separate DVC stages."""
-    kind = "continued" if objective == "{continued}" or objective in CONTINUED else "pretrained"
+    kind = "continued" if objective == "{continued}" or objective in CONTINUED_OBJECTIVES else "pretrained"
     return f"checkpoints/{kind}"
 
 

@@ -23,12 +23,11 @@ import pyarrow.parquet as pq
 import torch
 from torch import nn
 
+from mtbridge.config import CONTINUED_OBJECTIVES
 from mtbridge.models import build_config, load_pretrained, pretraining_model, save_pretrained
 from mtbridge.tokenizer import Framing, encode_texts, framing, load_tokenizer
 from mtbridge.training import Batch, Schedule, pad, seed_everything, train
 
-MT_OBJECTIVES = ("mt-m2m", "mt-o2m", "mt-m2o")
-CONTINUED_OBJECTIVES = (*MT_OBJECTIVES, "denoise-cp")
 MASK_RATIO = 0.35
 MEAN_SPAN = 3.5
 SENTENCE_END = re.compile(r"(?<= \.) ")

@@ -8,6 +8,8 @@ from snakemake.utils import min_version
 from mtbridge import paths
 from mtbridge.provenance import settings_path, settings_record, write_if_changed
 from mtbridge.config import (
+    CONTINUED_OBJECTIVES,
+    OBJECTIVES,
     canonical,
     continued_variants,
     finetuning_settings,
@@ -28,7 +30,6 @@ LANGUAGES = STUDY["languages"]
 TASKS = STUDY["tasks"]
 SEEDS = STUDY["seeds"]
 EVALUATION_SPLITS = ["dev", "test"]  # every language; the train split exists for TRAIN only
-OBJECTIVE_NAMES = "|".join(["source", "random-init", "denoise-cp", "mt-m2m", "mt-o2m", "mt-m2o"])
 
 
 wildcard_constraints:
@@ -39,9 +40,9 @@ wildcard_constraints:
     task="|".join(TASKS),
     split="train|dev|test",
     seed=r"\d+",
-    objective=OBJECTIVE_NAMES,
-    continued="|".join(paths.CONTINUED),
-    variant="random-init|denoise-cp|mt-m2m|mt-o2m|mt-m2o",
+    objective="|".join(OBJECTIVES),
+    continued="|".join(CONTINUED_OBJECTIVES),
+    variant="|".join(objective for objective in OBJECTIVES if objective != "source"),
 
 
 def job_settings(function, **params):

@@ -10,13 +10,13 @@ rule phase_data:
 rule phase_pretraining:
     input:
         [paths.checkpoint(model, objective) for model, objective in model_objectives(config)
-         if objective not in paths.CONTINUED],
+         if objective not in CONTINUED_OBJECTIVES],
 
 
 rule phase_continued:
     input:
         [paths.checkpoint(model, objective) for model, objective in model_objectives(config)
-         if objective in paths.CONTINUED],
+         if objective in CONTINUED_OBJECTIVES],
     params:
         folder=paths.checkpoint_root("mt-m2m"),
     shell:
