@@ -17,6 +17,7 @@ from mtbridge.io import write_parquet, write_text
 from mtbridge.models import load_pretrained
 from mtbridge.representations import Dump, open_dump
 from mtbridge.similarity import aligned, cka_matrix, cka_pairs
+from mtbridge.tables import pipe_table
 
 ESTIMATORS = ("biased", "debiased")
 SOURCE = "source"
@@ -95,6 +96,11 @@ def write_spectra(*, checkpoint_dir: PathLike, output_path: PathLike, model: str
 # --- tables ----------------------------------------------------------------------------------
 
 
+def ordered(values: pd.Series) -> list:
+    """Distinct values in the order they first appear (the config's order)."""
+    return list(dict.fromkeys(values))
+
+
 def read_frames(paths: Sequence[PathLike]) -> pd.DataFrame:
     if not paths:
         raise ValueError("no input files to tabulate")
@@ -106,10 +112,8 @@ def markdown(frame: pd.DataFrame, digits: int = 3) -> str:
     def cell(value: object) -> str:
         return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
 
-    header = "| " + " | ".join(str(column) for column in frame.columns) + " |"
-    rule = "|" + "|".join("---" for _ in frame.columns) + "|"
-    body = ["| " + " | ".join(cell(value) for value in row) + " |" for row in frame.itertuples(index=False)]
-    return "\n".join([header, rule, *body]) + "\n"
+    return pipe_table([[str(column) for column in frame.columns], ["---"] * len(frame.columns),
+                       *([cell(value) for value in row] for row in frame.itertuples(index=False))])
 
 
 def write_table(frame: pd.DataFrame, sections: Sequence[tuple[str, pd.DataFrame]], title: str,
@@ -133,8 +137,8 @@ def write_cka_language_table(*, paths: Sequence[PathLike], csv_path: PathLike, m
     from_train = frame[frame["language_a"] == train_language]
     sections = [(f"{model} / {objective}",
                  group.pivot(index="layer", columns="language_b", values="cka")
-                 .reindex(columns=list(dict.fromkeys(group["language_b"])))
-                 .reindex(index=list(dict.fromkeys(group["layer"]))).reset_index())
+                 .reindex(columns=ordered(group["language_b"])).reindex(index=ordered(group["layer"]))
+                 .reset_index())
                 for (model, objective), group in from_train.groupby(["model", "objective"], sort=False)]
     legend = (f"Linear CKA between the {train_language} representation of each parallel evaluation "
               f"sentence and its translation, layer by layer (1 = same geometry up to rotation and "
@@ -163,7 +167,7 @@ def write_spectra_table(*, paths: Sequence[PathLike], csv_path: PathLike, markdo
     """Per stack × module type × layer measures and ratios to source as CSV; per family, σ_max by
     module type (mean over layers) with its ratio to source as Markdown."""
     raw = read_frames(paths)
-    objectives = list(dict.fromkeys(raw["objective"]))  # config order, source first
+    objectives = ordered(raw["objective"])  # source first
     per_matrix = weight_spectra.summary(raw, top_k)
     groups = weight_spectra.by_module_type(per_matrix)
     ratios = weight_spectra.ratio_to_source(groups, keys=("stack", "module_type", "layer"))

@@ -18,7 +18,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from mtbridge.analysis import SOURCE, read_frames  # noqa: E402
+from mtbridge.analysis import SOURCE, ordered, read_frames  # noqa: E402
 from mtbridge.io import atomic_path  # noqa: E402
 
 PathLike = str | os.PathLike
@@ -29,11 +29,6 @@ def save(figure: Figure, path: PathLike) -> None:
     with atomic_path(path) as tmp:
         figure.savefig(tmp, format="png", dpi=DPI, metadata={"Software": None})
     plt.close(figure)
-
-
-def ordered(values: pd.Series) -> list:
-    """Distinct values in the order they first appear (the config's order)."""
-    return list(dict.fromkeys(values))
 
 
 def cka_language_heatmap(*, path: PathLike, output_path: PathLike, train_language: str) -> None:

@@ -234,16 +234,20 @@ def _cells(stats: pd.DataFrame, seeds: int, bold_best: bool = False) -> list[str
     ]
 
 
+def pipe_table(lines: Iterable[Sequence[str]]) -> str:
+    """GitHub Markdown table rows from lines of cells (header, alignment rule, body)."""
+    return "\n".join("| " + " | ".join(line) + " |" for line in lines) + "\n"
+
+
 def _markdown_table(
     title: str, rows: pd.Index, header: Sequence[str], columns: Sequence[list[str]]
 ) -> str:
     """A pipe table: ``model | objective`` row labels, then right-aligned value columns."""
-    lines = [
+    return f"## {title}\n\n" + pipe_table([
         ["model", "objective", *header],
         ["---", "---", *(["---:"] * len(header))],
         *([*row, *cells] for row, *cells in zip(rows, *columns, strict=True)),
-    ]
-    return f"## {title}\n\n" + "\n".join("| " + " | ".join(line) + " |" for line in lines) + "\n"
+    ])
 
 
 def _summary_section(

@@ -184,9 +184,8 @@ def all_spectra():
 
 def all_analysis():
     """Every analysis table and figure of the study."""
-    tables = [paths.table(name, extension) for name in ANALYSIS_TABLES for extension in ("csv", "md")]
-    if not all_cka_models():
-        tables = [path for path in tables if "cka_models" not in path]
+    names = [name for name in ANALYSIS_TABLES if name != "cka_models" or all_cka_models()]
+    tables = [paths.table(name, extension) for name in names for extension in ("csv", "md")]
     figures = [paths.cka_language_figure(model, objective) for model, objective in model_objectives(config)]
     figures += [paths.spectra_figure(model) for model in STUDY["models"]]
     figures += [paths.cka_model_figure(model) for model in STUDY["models"]

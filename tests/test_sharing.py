@@ -14,9 +14,9 @@ import pytest
 import yaml
 
 from mtbridge.config import continued_variants, load_config, model_objectives
+from mtbridge.paths import ARTIFACT_FOLDERS
 
 ROOT = Path(__file__).resolve().parent.parent
-ARTIFACTS = ("data", "checkpoints", "predictions", "metrics", "analysis", "results")
 CONFIG = {
     "seed": 7,
     "study": {"models": ["xlmr"], "tasks": ["topic", "ner"], "languages": ["en", "close"],
@@ -52,7 +52,7 @@ def sh(cwd: Path, *command: str, check: bool = True, env: dict | None = None) ->
 
 def artifact_hashes(root: Path) -> dict[str, str]:
     return {str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
-            for folder in ARTIFACTS for path in sorted((root / folder).rglob("*")) if path.is_file()}
+            for folder in ARTIFACT_FOLDERS for path in sorted((root / folder).rglob("*")) if path.is_file()}
 
 
 def planned(workdir: Path) -> dict[str, int]:
@@ -182,7 +182,7 @@ def test_corrupted_cache_object_is_fetched_again(pulled: Path) -> None:
     largest = max(cache.rglob("*"), key=lambda path: path.stat().st_size if path.is_file() else 0)
     digest = largest.parent.name + largest.name
     corrupt(largest)
-    for folder in ARTIFACTS:
+    for folder in ARTIFACT_FOLDERS:
         shutil.rmtree(pulled / folder, ignore_errors=True)
     sh(pulled, "dvc", "pull", "-q")
     restored = [path for path in pulled.rglob("*.safetensors") if ".dvc" not in path.parts
