@@ -3,11 +3,25 @@
 # -> fine-tuning (per model × objective × task × seed) -> prediction (× language) -> tables;
 # and the analysis: activation dumps -> CKA across languages and models, weight spectra -> tables, figures.
 
-configfile: "config.yaml"
+# The embedded default study, unless a study is given with --configfile (which then stands alone:
+# Snakemake would otherwise merge it into this one, e.g. keep the synthetic `world` in the paper study).
+if not workflow.overwrite_configfiles:
+
+    configfile: "config.yaml"
+
 
 
 include: "rules/common.smk"
-include: "rules/data.smk"
+
+
+if SYNTHETIC:
+
+    include: "rules/data.smk"
+
+else:
+
+    include: "rules/xglue.smk"
+
 include: "rules/pretraining.smk"
 include: "rules/finetuning.smk"
 include: "rules/tables.smk"

@@ -17,8 +17,22 @@ import yaml
 
 SCHEMA = Path(__file__).resolve().parent.parent / "schemas" / "config.schema.yaml"
 BUILT_OBJECTIVES = ("source", "random-init")
-CONTINUED_OBJECTIVES = ("denoise-cp", "mt-m2m", "mt-o2m", "mt-m2o")  # continue `source`; seq2seq only
+CONTINUED_OBJECTIVES = ("denoise-cp", "mt-m2m", "mt-o2m", "mt-m2o")  # continue `source`
+MT_OBJECTIVES = ("mt-m2m", "mt-o2m", "mt-m2o")  # need a seq2seq architecture
 OBJECTIVES = (*BUILT_OBJECTIVES, *CONTINUED_OBJECTIVES)
+SEQ2SEQ_ARCHITECTURES = ("mbart", "nllb")
+SYNTHETIC_TASKS = ("nli", "paraphrase", "topic", "pos", "ner")
+SIZE_KEYS = ("hidden_size", "layers", "attention_heads", "ffn_size", "pretraining")
+# What each kind of job asks a scheduler for unless `resources` says otherwise: sized for the
+# embedded study on a laptop; configs/paper.yaml sets GPU-sized values.
+RESOURCE_DEFAULTS = {
+    "data": {"mem_mb": 2000, "runtime": 30, "gpu": 0},
+    "fetch": {"mem_mb": 4000, "runtime": 60, "gpu": 0},
+    "pretraining": {"mem_mb": 2000, "runtime": 120, "gpu": 0},
+    "finetuning": {"mem_mb": 1500, "runtime": 60, "gpu": 0},
+    "prediction": {"mem_mb": 1000, "runtime": 30, "gpu": 0},
+    "analysis": {"mem_mb": 1000, "runtime": 30, "gpu": 0},
+}
 
 
 class ConfigError(ValueError):
@@ -64,6 +78,10 @@ def schema_message(error: Exception) -> str:
     if cause is None:
         return f"config: {str(error).splitlines()[0]}"
     path = [str(part) for part in cause.absolute_path]
+    if cause.validator == "oneOf":
+        forms = " or ".join("{" + ", ".join(option.get("required", [])) + "}"
+                            for option in cause.schema["oneOf"])
+        return f"config key {'.'.join(path) or '(top level)'}: expected one of the forms {forms}"
     if cause.validator == "additionalProperties" and isinstance(cause.instance, dict):
         allowed = sorted(cause.schema.get("properties", {}))
         unknown = sorted(set(cause.instance) - set(allowed))
@@ -72,20 +90,68 @@ def schema_message(error: Exception) -> str:
 
 
 def check_config(config: dict) -> None:
-    """Cross-reference checks: every name used in ``study`` is defined, every objective trainable."""
+    """Cross-reference checks: every name used in ``study`` is defined, every objective buildable."""
     study = config["study"]
+    check_data_source(config)
     require_defined(study["models"], config["models"], "study.models", "models")
-    require_defined(study["languages"], config["world"]["languages"], "study.languages",
-                    "world.languages")
+    if is_synthetic(config):
+        require_defined(study["languages"], config["world"]["languages"], "study.languages",
+                        "world.languages")
     if study["train_language"] not in study["languages"]:
         raise ConfigError(f"config key study.train_language: {study['train_language']!r} is not in "
                           f"study.languages {study['languages']}")
+    check_tasks(config)
     for name in study["models"]:
-        check_objectives(name, config["models"][name])
+        check_objectives(name, config["models"][name], is_synthetic(config))
+        check_fallback(name, config["models"][name], study["languages"])
     unknown_tasks = sorted(set(config["finetuning"].get("tasks", {})) - set(study["tasks"]))
     if unknown_tasks:
         raise ConfigError(f"config key finetuning.tasks: settings for {unknown_tasks}, which are not "
                           f"in study.tasks {study['tasks']}")
+
+
+def is_synthetic(config: dict) -> bool:
+    """Whether the study runs on the embedded synthetic world (else on XGLUE)."""
+    return "world" in config
+
+
+def check_data_source(config: dict) -> None:
+    """Exactly one of the synthetic world and XGLUE, with the sections each needs."""
+    if ("world" in config) == ("xglue" in config):
+        raise ConfigError("config: give exactly one of `world` (the synthetic study) and `xglue` "
+                          "(the real XGLUE study)")
+    needed = ("tokenizer",) if is_synthetic(config) else ("evaluation",)
+    unwanted = ("xglue", "parallel", "evaluation") if is_synthetic(config) else ("tokenizer",)
+    kind = "synthetic" if is_synthetic(config) else "XGLUE"
+    for key in needed:
+        if key not in config:
+            raise ConfigError(f"config key {key}: required by the {kind} study")
+    for key in unwanted:
+        if key in config:
+            raise ConfigError(f"config key {key}: not used by the {kind} study; remove it")
+    xglue = config.get("xglue")
+    if xglue and xglue["source"] not in xglue:
+        raise ConfigError(f"config key xglue.{xglue['source']}: required when xglue.source is "
+                          f"{xglue['source']!r}")
+    evaluation = config.get("evaluation")
+    if evaluation and evaluation["source"] == "flores" and "hub" not in evaluation:
+        raise ConfigError("config key evaluation.hub: required when evaluation.source is 'flores'")
+
+
+def check_tasks(config: dict) -> None:
+    from mtbridge.xglue import XGLUE_TASKS
+
+    known = SYNTHETIC_TASKS if is_synthetic(config) else XGLUE_TASKS
+    unknown = [task for task in config["study"]["tasks"] if task not in known]
+    if unknown:
+        kind = "synthetic" if is_synthetic(config) else "XGLUE"
+        raise ConfigError(f"config key study.tasks: {unknown} are not {kind} tasks; expected some of "
+                          f"{list(known)}")
+    train = config["study"]["train_language"]
+    for task in config["study"]["tasks"]:
+        if train not in task_languages(config, task):
+            raise ConfigError(f"config key study.tasks: task {task!r} has no training data in "
+                              f"{train!r} (study.train_language)")
 
 
 def require_defined(names: list[str], definitions: dict, key: str, where: str) -> None:
@@ -95,22 +161,93 @@ def require_defined(names: list[str], definitions: dict, key: str, where: str) -
                           f"{sorted(definitions)}")
 
 
-def check_objectives(name: str, spec: dict) -> None:
-    objectives = spec["objectives"]
-    if spec["architecture"] != "mbart":
-        unsupported = [objective for objective in objectives if objective in CONTINUED_OBJECTIVES]
+def check_objectives(name: str, spec: dict, synthetic: bool) -> None:
+    """Each objective must be a hub checkpoint or a recipe this family and study can run."""
+    key = f"config key models.{name}"
+    objectives, hub = spec["objectives"], spec["hub"]
+    unlisted = sorted(set(hub) - set(objectives))
+    if unlisted:
+        raise ConfigError(f"{key}.hub: {unlisted} are not in models.{name}.objectives")
+    if synthetic and hub:
+        raise ConfigError(f"{key}.hub: hub checkpoints belong to the XGLUE study; the synthetic "
+                          f"world has its own tokenizer")
+    if spec["architecture"] not in SEQ2SEQ_ARCHITECTURES:
+        unsupported = [objective for objective in objectives
+                       if objective in MT_OBJECTIVES and objective not in hub]
         if unsupported:
-            raise ConfigError(f"config key models.{name}.objectives: {unsupported} need a "
-                              f"seq2seq (mbart) architecture, not {spec['architecture']}")
-    continued = [objective for objective in objectives if objective in CONTINUED_OBJECTIVES]
-    if continued and "source" not in objectives:
-        raise ConfigError(f"config key models.{name}.objectives: {continued} continue the 'source' "
-                          f"checkpoint, so 'source' must be listed too")
+            raise ConfigError(f"{key}.objectives: {unsupported} need a seq2seq architecture "
+                              f"{list(SEQ2SEQ_ARCHITECTURES)}, not {spec['architecture']}")
+    trained = [objective for objective in objectives
+               if objective != "source" and objective not in hub]
+    if trained and "source" not in objectives:
+        raise ConfigError(f"{key}.objectives: {trained} start from the 'source' checkpoint, so "
+                          f"'source' must be listed too")
+    if "source" in objectives and "source" not in hub:
+        if not synthetic:
+            raise ConfigError(f"{key}.hub.source: the XGLUE study takes 'source' from the hub "
+                              f"(pretraining from scratch needs the synthetic world)")
+        missing = [size for size in SIZE_KEYS if size not in spec]
+        if missing:
+            raise ConfigError(f"{key}: {missing} are required to pretrain 'source' here")
+    if "random-init" in objectives and "source" not in hub:
+        missing = [size for size in SIZE_KEYS[:4] if size not in spec]
+        if missing:
+            raise ConfigError(f"{key}: {missing} are required to build 'random-init'")
+
+
+def check_fallback(name: str, spec: dict, languages: list[str]) -> None:
+    unknown = sorted(set(spec["language_fallback"]) - set(languages))
+    if unknown:
+        raise ConfigError(f"config key models.{name}.language_fallback: {unknown} are not in "
+                          f"study.languages {languages}")
+
+
+def task_languages(config: dict, task: str) -> list[str]:
+    """Study languages that ``task`` has data in, in configured order."""
+    languages = config["study"]["languages"]
+    if is_synthetic(config):
+        return list(languages)
+    from mtbridge.xglue import XGLUE_LANGUAGES
+
+    return [language for language in languages if language in XGLUE_LANGUAGES[task]]
+
+
+def evaluation_languages(config: dict) -> list[str]:
+    """Study languages with parallel evaluation sentences (every one, except XNLI's 15 for ``xnli``)."""
+    languages = config["study"]["languages"]
+    if is_synthetic(config) or config["evaluation"]["source"] == "flores":
+        return list(languages)
+    from mtbridge.xglue import XGLUE_LANGUAGES
+
+    return [language for language in languages if language in XGLUE_LANGUAGES["xnli"]]
+
+
+def task_definition(config: dict, task: str) -> dict:
+    """What ``task`` predicts and how it is scored, as plain data for a job's settings."""
+    if is_synthetic(config):
+        from mtbridge.tasks import task_spec
+
+        spec = task_spec(task, config["world"])
+    else:
+        from mtbridge.xglue import xglue_task_spec
+
+        spec = xglue_task_spec(task)
+    return {"name": spec.name, "kind": spec.kind, "metric": spec.metric, "labels": list(spec.labels)}
+
+
+def job_resources(config: dict, kind: str) -> dict:
+    """Threads and scheduler resources of one kind of job: defaults, then ``resources.<kind>``."""
+    resources = {"threads": config["threads"], **RESOURCE_DEFAULTS[kind]}
+    resources.update(config["resources"].get(kind) or {})
+    return resources
 
 
 def parallel_pairs(config: dict) -> list[tuple[str, str]]:
-    """Language pairs with a parallel corpus: train language with every other, and every X–Y."""
+    """Language pairs with a parallel corpus: train language with every other, and every X–Y in
+    the synthetic world; en–X for each `parallel.languages` in the English-centric real corpus."""
     train = config["study"]["train_language"]
+    if not is_synthetic(config):
+        return [(train, other) for other in config.get("parallel", {}).get("languages", [])]
     others = [code for code in config["study"]["languages"] if code != train]
     return [(train, other) for other in others] + list(combinations(others, 2))
 
@@ -145,10 +282,12 @@ def canonical(value: Any) -> Any:
     return value
 
 
-def finetuning_settings(config: dict, task: str) -> dict[str, Any]:
-    """Task settings over the shared defaults."""
+def finetuning_settings(config: dict, task: str, model: str | None = None) -> dict[str, Any]:
+    """The shared defaults, then the task's settings, then the model family's (e.g. its batch size)."""
     settings = copy.deepcopy(config["finetuning"]["defaults"])
     settings.update(config["finetuning"].get("tasks", {}).get(task) or {})
+    if model is not None:
+        settings.update(config["models"][model].get("finetuning") or {})
     return settings
 
 

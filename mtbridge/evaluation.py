@@ -10,6 +10,7 @@ import os
 from collections.abc import Sequence
 
 from seqeval.metrics import f1_score
+from sklearn.metrics import ndcg_score
 
 from mtbridge.io import write_json
 
@@ -63,6 +64,36 @@ def entity_f1(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]])
     return float(
         f1_score([list(tags) for tags in gold], [list(tags) for tags in predicted], zero_division=0)
     )
+
+
+def ndcg(groups: Sequence[str], gold: Sequence[float], scores: Sequence[float],
+         k: int | None = None) -> float:
+    """Mean nDCG@k over queries (WPR), as XGLUE's official evaluation computes it.
+
+    Rows with equal ``groups`` values are one query's documents; ``gold`` holds their relevance
+    grades and ``scores`` the model's. Each query is scored by ``sklearn.metrics.ndcg_score``, the
+    function microsoft/XGLUE ``xglue_evaluate.py`` calls: linear gains, tied scores sharing the
+    average discount of their positions, and k=None (the whole list) there. A query with one
+    document is left out, as XGLUE leaves it out (its nDCG is trivially 1; sklearn refuses it); a
+    query whose grades are all 0 scores 0, sklearn's convention that XGLUE inherits, so it counts
+    against the mean. XGLUE starts a query where the query text changes from the line before;
+    grouping equal texts gives the same queries on the release, whose pages come query by query.
+    """
+    _check_aligned(gold, scores, "score count mismatch")
+    if len(groups) != len(gold):
+        raise ValueError(f"group count mismatch: {len(groups)} groups vs {len(gold)} gold")
+    if k is not None and k < 1:
+        raise ValueError(f"k must be a positive cutoff or None, not {k}")
+    queries: dict[str, tuple[list[float], list[float]]] = {}
+    for group, grade, value in zip(groups, gold, scores, strict=True):
+        query_gold, query_scores = queries.setdefault(group, ([], []))
+        query_gold.append(float(grade))
+        query_scores.append(float(value))
+    per_query = [ndcg_score([query_gold], [query_scores], k=k)
+                 for query_gold, query_scores in queries.values() if len(query_gold) > 1]
+    if not per_query:
+        raise ValueError("no query has two or more documents, so nDCG is undefined")
+    return float(sum(per_query) / len(per_query))
 
 
 def score(metric: str, gold: Sequence, predicted: Sequence) -> float:

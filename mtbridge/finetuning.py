@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import logging
 import math
 import os
@@ -17,9 +16,9 @@ from mtbridge import evaluation
 from mtbridge.data import read_task_split
 from mtbridge.io import write_parquet
 from mtbridge.models import EncoderClassifier, load_classifier, load_encoder, save_classifier
-from mtbridge.tasks import TaskSpec, task_spec
+from mtbridge.tasks import TaskSpec
 from mtbridge.tokenizer import Framing, encode_texts, encode_words, framing, load_tokenizer
-from mtbridge.training import Batch, Schedule, pad, seed_everything, train
+from mtbridge.training import Batch, Device, Schedule, pad, seed_everything, select_device, train
 
 LOG = logging.getLogger("mtbridge")
 IGNORE = -100
@@ -33,9 +32,11 @@ class Example:
     words: int = 0          # tagging: number of words, to restore one tag per word
 
 
-def predictions_schema(kind: str) -> pa.Schema:
-    value = pa.string() if kind == "classification" else pa.list_(pa.string())
-    return pa.schema([("id", pa.string()), ("gold", value), ("predicted", value)])
+def predictions_schema(spec: TaskSpec) -> pa.Schema:
+    """(id, gold, predicted), and for a ranking task the score each page was ranked by."""
+    value = pa.string() if spec.kind == "classification" else pa.list_(pa.string())
+    fields = [("id", pa.string()), ("gold", value), ("predicted", value)]
+    return pa.schema(fields + ([("relevance", pa.float64())] if spec.metric == "ndcg" else []))
 
 
 def read_split(path: str | os.PathLike, spec: TaskSpec) -> list[dict]:
@@ -112,20 +113,42 @@ def length_sorted_batches(examples: Sequence[Example], batch_size: int) -> Itera
 
 
 @torch.inference_mode()
-def predict_indices(model: EncoderClassifier, examples: Sequence[Example], pad_id: int,
-                    batch_size: int = 64) -> list[int | list[int]]:
-    """Predicted class per example, or predicted class per word (first piece) for tagging."""
+def batched_logits(model: EncoderClassifier, examples: Sequence[Example], pad_id: int, batch_size: int,
+                   device: Device) -> Iterator[tuple[list[int], list[Example], torch.Tensor]]:
+    """(indices, examples, float32 logits on the CPU) per length-sorted batch."""
     model.eval()
-    predictions: list[int | list[int]] = [0] * len(examples)
     for indices in length_sorted_batches(examples, batch_size):
         chosen = [examples[index] for index in indices]
-        batch = collate(chosen, pad_id, model.token_level)
-        _, logits = model(batch["input_ids"], batch["attention_mask"], batch["content_mask"])
+        batch = device.move(collate(chosen, pad_id, model.token_level))
+        with device.context():
+            _, logits = model(batch["input_ids"], batch["attention_mask"], batch["content_mask"])
+        yield indices, chosen, logits.float().cpu()
+
+
+def predict_indices(model: EncoderClassifier, examples: Sequence[Example], pad_id: int,
+                    batch_size: int = 64, device: Device | None = None) -> list[int | list[int]]:
+    """Predicted class per example, or predicted class per word (first piece) for tagging."""
+    predictions: list[int | list[int]] = [0] * len(examples)
+    for indices, chosen, logits in batched_logits(model, examples, pad_id, batch_size,
+                                                  device or select_device({"accelerator": "cpu"})):
         best = logits.argmax(dim=-1)
         for row, (index, example) in enumerate(zip(indices, chosen, strict=True)):
             predictions[index] = word_predictions(best[row], example) if model.token_level \
                 else int(best[row])
     return predictions
+
+
+def expected_relevance(model: EncoderClassifier, examples: Sequence[Example], spec: TaskSpec,
+                       pad_id: int, batch_size: int, device: Device) -> list[float]:
+    """Ranking score of each example: the relevance grade expected under the predicted distribution
+    (WPR's labels are grades), finer than the arg-max grade, which ties most pages of a query."""
+    grades = torch.tensor([float(label) for label in spec.labels])
+    scores = [0.0] * len(examples)
+    for indices, _, logits in batched_logits(model, examples, pad_id, batch_size, device):
+        expected = logits.softmax(dim=-1) @ grades
+        for row, index in enumerate(indices):
+            scores[index] = float(expected[row])
+    return scores
 
 
 def word_predictions(best: torch.Tensor, example: Example) -> list[int]:
@@ -142,10 +165,26 @@ def gold_and_predicted(rows: Sequence[dict], spec: TaskSpec, predicted: Sequence
             [[spec.labels[index] for index in sequence] for sequence in predicted])
 
 
-def dev_score(model: EncoderClassifier, rows: Sequence[dict], examples: Sequence[Example],
-              spec: TaskSpec, pad_id: int) -> float:
-    gold, predicted = gold_and_predicted(rows, spec, predict_indices(model, examples, pad_id))
-    return evaluation.score(spec.metric, gold, predicted)
+@dataclass(frozen=True)
+class Scored:
+    """A split's predictions and its score under the task's metric."""
+
+    gold: list
+    predicted: list
+    relevance: list[float] | None
+    score: float
+
+
+def score_split(model: EncoderClassifier, rows: Sequence[dict], examples: Sequence[Example],
+                spec: TaskSpec, pad_id: int, batch_size: int, device: Device) -> Scored:
+    """Predict a split and score it: nDCG over each query's pages (WPR), else the task's metric."""
+    gold, predicted = gold_and_predicted(
+        rows, spec, predict_indices(model, examples, pad_id, batch_size, device))
+    if spec.metric != "ndcg":
+        return Scored(gold, predicted, None, evaluation.score(spec.metric, gold, predicted))
+    relevance = expected_relevance(model, examples, spec, pad_id, batch_size, device)
+    score = evaluation.ndcg([row["text_a"] for row in rows], [float(label) for label in gold], relevance)
+    return Scored(gold, predicted, relevance, score)
 
 
 def epoch_batches(examples: Sequence[Example], batch_size: int, pad_id: int, token_level: bool,
@@ -166,61 +205,79 @@ def classifier_loss(model: EncoderClassifier, batch: Batch) -> torch.Tensor:
     return model(**batch)[0]
 
 
-def finetune(*, task: str, topics: Sequence[str], architecture: str, languages: Sequence[str], settings: dict,
-             max_length: int, tokenizer_dir: str, checkpoint_dir: str, train_path: str,
-             dev_path: str, output_dir: str, seed: int, threads: int, head: dict) -> None:
-    """Fine-tune the checkpoint's encoder with a fresh head; keep the best dev-set state."""
-    spec = task_spec(task, {"topics": list(topics)})
+def task_of(definition: dict) -> TaskSpec:
+    """A job's task definition (see mtbridge.config.task_definition) as a TaskSpec."""
+    return TaskSpec(definition["name"], definition["kind"], definition["metric"],
+                    tuple(definition["labels"]))
+
+
+def finetune(*, task: dict, spec: dict, languages: Sequence[str], settings: dict, checkpoint_dir: str,
+             train_path: str, dev_path: str, output_dir: str, seed: int, threads: int, head: dict,
+             device: dict | None = None) -> None:
+    """Fine-tune the checkpoint's encoder with a fresh head; keep the best dev-set state.
+
+    ``task`` is the task definition, ``spec`` the model family's config entry.
+    """
+    definition = task_of(task)
     rng = seed_everything(seed, threads)
-    tokenizer = load_tokenizer(tokenizer_dir)
-    frame = framing(tokenizer, architecture, languages)
-    train_rows, dev_rows = read_split(train_path, spec), read_split(dev_path, spec)
-    train_examples = encode_split(train_rows, spec, tokenizer, frame, max_length, train_path)
-    dev_examples = encode_split(dev_rows, spec, tokenizer, frame, max_length, dev_path)
-    token_level = spec.kind == "tagging"
-    model = EncoderClassifier(load_encoder(checkpoint_dir), len(spec.labels), token_level,
-                              settings["dropout"], settings["pooling"])
-    steps_per_epoch = math.ceil(len(train_examples) / settings["batch_size"])
+    where = select_device(device)
+    tokenizer = load_tokenizer(checkpoint_dir)
+    frame = framing(tokenizer, spec["architecture"], languages, spec.get("language_fallback"))
+    max_length = spec["max_length"]
+    train_rows, dev_rows = read_split(train_path, definition), read_split(dev_path, definition)
+    train_examples = encode_split(train_rows, definition, tokenizer, frame, max_length, train_path)
+    dev_examples = encode_split(dev_rows, definition, tokenizer, frame, max_length, dev_path)
+    token_level = definition.kind == "tagging"
+    model = EncoderClassifier(load_encoder(checkpoint_dir), len(definition.labels), token_level,
+                              settings["dropout"], settings["pooling"]).to(where.device)
+    per_step = settings["batch_size"] * settings.get("gradient_accumulation", 1)
+    steps_per_epoch = math.ceil(len(train_examples) / per_step)
     steps = settings["epochs"] * steps_per_epoch
     best = {"score": -1.0, "step": 0, "state": None}
 
     def evaluate(step: int) -> None:
-        score = dev_score(model, dev_rows, dev_examples, spec, frame.pad)
-        LOG.info("step %d dev %s %.4f", step, spec.metric, score)
+        score = score_split(model, dev_rows, dev_examples, definition, frame.pad,
+                            settings.get("eval_batch_size", 64), where).score
+        LOG.info("step %d dev %s %.4f", step, definition.metric, score)
         if score > best["score"]:
-            best.update(score=score, step=step, state=copy.deepcopy(model.state_dict()))
+            state = {key: value.detach().cpu().clone() for key, value in model.state_dict().items()}
+            best.update(score=score, step=step, state=state)
 
     schedule = Schedule(steps=steps, learning_rate=settings["learning_rate"],
-                        warmup_steps=round(settings["warmup_ratio"] * steps), log_every=20)
+                        warmup_steps=round(settings["warmup_ratio"] * steps),
+                        gradient_accumulation=settings.get("gradient_accumulation", 1), log_every=20)
     record = train(model, epoch_batches(train_examples, settings["batch_size"], frame.pad,
                                         token_level, rng),
                    classifier_loss, schedule, evaluate,
-                   max(1, steps_per_epoch // settings["evaluations_per_epoch"]))
-    model.load_state_dict(best["state"])
+                   max(1, steps_per_epoch // settings["evaluations_per_epoch"]), device=where)
+    model.cpu().load_state_dict(best["state"])
     save_classifier(model, output_dir, {
-        **head, "task": spec.name, "labels": list(spec.labels), "seed": seed,
+        **head, "task": definition.name, "labels": list(definition.labels), "seed": seed,
         "selected_step": best["step"], "dev_score": round(best["score"], 6), **record,
-    })
+    }, tokenizer)
 
 
-def predict(*, task: str, topics: Sequence[str], architecture: str, languages: Sequence[str], max_length: int,
-            tokenizer_dir: str, finetuned_dir: str, test_path: str, predictions_path: str,
-            metrics_path: str, meta: dict, threads: int) -> None:
+def predict(*, task: dict, spec: dict, languages: Sequence[str], finetuned_dir: str, test_path: str,
+            predictions_path: str, metrics_path: str, meta: dict, threads: int,
+            batch_size: int = 64, device: dict | None = None) -> None:
     """Predict one language's test set; write (id, gold, predicted) and the task's metric."""
-    spec = task_spec(task, {"topics": list(topics)})
+    definition = task_of(task)
     seed_everything(0, threads)
-    tokenizer = load_tokenizer(tokenizer_dir)
-    frame = framing(tokenizer, architecture, languages)
+    where = select_device(device)
+    tokenizer = load_tokenizer(finetuned_dir)
+    frame = framing(tokenizer, spec["architecture"], languages, spec.get("language_fallback"))
     model, head = load_classifier(finetuned_dir)
-    if tuple(head["labels"]) != spec.labels:
+    if tuple(head["labels"]) != definition.labels:
         raise ValueError(f"{finetuned_dir}: head labels {head['labels']} differ from task "
-                         f"{spec.name}'s {list(spec.labels)}")
-    rows = read_split(test_path, spec)
-    examples = encode_split(rows, spec, tokenizer, frame, max_length, test_path)
-    gold, predicted = gold_and_predicted(rows, spec, predict_indices(model, examples, frame.pad))
-    write_parquet([{"id": row["id"], "gold": g, "predicted": p}
-                   for row, g, p in zip(rows, gold, predicted, strict=True)],
-                  predictions_path, predictions_schema(spec.kind))
-    evaluation.write_metrics(metrics_path, **meta, metric=spec.metric,
-                             score=evaluation.score(spec.metric, gold, predicted),
+                         f"{definition.name}'s {list(definition.labels)}")
+    rows = read_split(test_path, definition)
+    examples = encode_split(rows, definition, tokenizer, frame, spec["max_length"], test_path)
+    scored = score_split(model.to(where.device), rows, examples, definition, frame.pad, batch_size, where)
+    records = [{"id": row["id"], "gold": g, "predicted": p}
+               for row, g, p in zip(rows, scored.gold, scored.predicted, strict=True)]
+    if scored.relevance is not None:
+        for record, relevance in zip(records, scored.relevance, strict=True):
+            record["relevance"] = relevance
+    write_parquet(records, predictions_path, predictions_schema(definition))
+    evaluation.write_metrics(metrics_path, **meta, metric=definition.metric, score=scored.score,
                              examples=len(rows))

@@ -1,10 +1,10 @@
-"""Model families, their encoders, and the fine-tuning heads.
+"""Model families, their encoders, the fine-tuning heads, and checkpoints taken from the hub.
 
-Two families, built from transformers configs: an mBART-architecture encoder-decoder
-and an XLM-R-architecture encoder. Fine-tuning goes through the encoder only, as in
-Ji et al. (2024): sequence tasks pool the encoder output, token tasks classify each
-word's first piece. transformers has no token-classification head for mBART, hence
-``EncoderClassifier`` here, used for both families so that heads are identical.
+Four families, built from transformers classes: mBART-50 and NLLB (encoder-decoders), XLM-R and
+mBERT (encoders). Fine-tuning goes through the encoder only, as in Ji et al. (2024): sequence
+tasks pool the encoder output, token tasks classify each word's first piece. transformers has no
+token-classification head for mBART, hence ``EncoderClassifier`` here, used for every family so
+that heads are identical. Every model directory carries its tokenizer, so a job needs one folder.
 """
 
 from __future__ import annotations
@@ -17,6 +17,11 @@ import torch
 from safetensors.torch import load_model, save_model
 from torch import nn
 from transformers import (
+    CONFIG_MAPPING,
+    AutoConfig,
+    BertForMaskedLM,
+    BertModel,
+    M2M100ForConditionalGeneration,
     MBartConfig,
     MBartForConditionalGeneration,
     PretrainedConfig,
@@ -24,17 +29,29 @@ from transformers import (
     XLMRobertaForMaskedLM,
     XLMRobertaModel,
 )
+from transformers.models.m2m_100.modeling_m2m_100 import M2M100Encoder
 from transformers.models.mbart.modeling_mbart import MBartEncoder
 from transformers.utils import logging as hf_logging
 
+from mtbridge import hub
 from mtbridge.io import atomic_directory, read_json, write_json
 
 hf_logging.set_verbosity_error()
 hf_logging.disable_progress_bar()
 
-ARCHITECTURES = ("mbart", "xlm-roberta")
+# config `architecture` -> transformers `model_type`
+MODEL_TYPES = {"mbart": "mbart", "xlm-roberta": "xlm-roberta", "bert": "bert", "nllb": "m2m_100"}
+ARCHITECTURES = tuple(MODEL_TYPES)
+PRETRAINING_CLASSES = {"mbart": MBartForConditionalGeneration, "xlm-roberta": XLMRobertaForMaskedLM,
+                       "bert": BertForMaskedLM, "m2m_100": M2M100ForConditionalGeneration}
+ENCODER_CLASSES = {"mbart": MBartEncoder, "xlm-roberta": XLMRobertaModel, "bert": BertModel,
+                   "m2m_100": M2M100Encoder}
+SEQ2SEQ_TYPES = ("mbart", "m2m_100")
 HEAD_FILE = "head.json"
 WEIGHTS_FILE = "model.safetensors"
+TRAINING_FILE = "training.json"
+# what a model snapshot needs: configs, safetensors or PyTorch weights, tokenizer files (no TF/Flax/Rust)
+MODEL_FILES = ("*.json", "*.safetensors", "pytorch_model*.bin", "*.model", "*.txt", "tokenizer*")
 
 
 def build_config(architecture: str, spec: dict, tokenizer) -> PretrainedConfig:
@@ -64,43 +81,69 @@ def build_config(architecture: str, spec: dict, tokenizer) -> PretrainedConfig:
             max_position_embeddings=spec["max_length"] + tokenizer.pad_token_id + 1,
             type_vocab_size=1, **special,
         )
-    raise ValueError(f"unknown architecture {architecture!r}; expected one of {ARCHITECTURES}")
+    raise ValueError(f"architecture {architecture!r} is not trained from scratch here; "
+                     f"expected mbart or xlm-roberta")
 
 
 def pretraining_model(config: PretrainedConfig) -> nn.Module:
-    """The model with its pretraining head: denoising seq2seq for mBART, masked LM for XLM-R."""
-    if config.model_type == "mbart":
-        return MBartForConditionalGeneration(config)
-    return XLMRobertaForMaskedLM(config)
+    """The model with its pretraining head: seq2seq for mBART/NLLB, masked LM for XLM-R/mBERT."""
+    return PRETRAINING_CLASSES[config.model_type](config)
+
+
+def model_type(directory: str | os.PathLike) -> str:
+    found = read_json(Path(directory) / "config.json")["model_type"]
+    if found not in PRETRAINING_CLASSES:
+        raise ValueError(f"{directory}: model_type {found!r} is not one of {list(PRETRAINING_CLASSES)}")
+    return found
 
 
 def load_pretrained(directory: str | os.PathLike) -> nn.Module:
     """Reload a checkpoint saved with ``save_pretrained`` (safetensors)."""
-    model_type = read_json(Path(directory) / "config.json")["model_type"]
-    cls = MBartForConditionalGeneration if model_type == "mbart" else XLMRobertaForMaskedLM
-    return cls.from_pretrained(str(directory))
+    return PRETRAINING_CLASSES[model_type(directory)].from_pretrained(str(directory))
 
 
-def save_pretrained(model: nn.Module, directory: str | os.PathLike, info: dict) -> None:
-    """Save weights (safetensors) and the training record, atomically."""
+def save_pretrained(model: nn.Module, directory: str | os.PathLike, info: dict, tokenizer) -> None:
+    """Save weights (safetensors), the tokenizer and the training record, atomically."""
     with atomic_directory(directory) as tmp:
         model.save_pretrained(tmp)
-        write_json(info, tmp / "training.json")
+        tokenizer.save_pretrained(tmp)
+        write_json(info, tmp / TRAINING_FILE)
+
+
+def fetch_checkpoint(*, ref: dict, key: str, architecture: str, output_dir: str,
+                     trust_remote_code: bool = False) -> None:
+    """Copy a pinned hub checkpoint (or a local one) into the pipeline as safetensors plus tokenizer.
+
+    A checkpoint of another architecture than the config says fails here, before any compute.
+    """
+    from transformers import AutoTokenizer
+
+    folder = hub.snapshot(ref, key=key, allow_patterns=MODEL_FILES)
+    expected = MODEL_TYPES[architecture]
+    found = AutoConfig.from_pretrained(str(folder), trust_remote_code=trust_remote_code).model_type
+    if found != expected:
+        raise ValueError(f"config key {key}: {hub.describe(ref)} is a {found!r} checkpoint, but the "
+                         f"family's architecture {architecture!r} expects {expected!r}")
+    model = PRETRAINING_CLASSES[expected].from_pretrained(str(folder))
+    tokenizer = AutoTokenizer.from_pretrained(str(folder), trust_remote_code=trust_remote_code)
+    save_pretrained(model, output_dir, {"objective": "hub", **ref,
+                                        "resolved_revision": hub.snapshot_revision(folder, ref)},
+                    tokenizer)
 
 
 def load_encoder(directory: str | os.PathLike) -> nn.Module:
     """The encoder of a pretraining checkpoint, without any head."""
-    model_type = read_json(Path(directory) / "config.json")["model_type"]
-    if model_type == "mbart":
-        return MBartForConditionalGeneration.from_pretrained(str(directory)).get_encoder()
-    return XLMRobertaModel.from_pretrained(str(directory), add_pooling_layer=False)
+    kind = model_type(directory)
+    if kind in SEQ2SEQ_TYPES:
+        return PRETRAINING_CLASSES[kind].from_pretrained(str(directory)).get_encoder()
+    return ENCODER_CLASSES[kind].from_pretrained(str(directory), add_pooling_layer=False)
 
 
 def empty_encoder(config: PretrainedConfig) -> nn.Module:
     """An encoder with the architecture of ``config`` (weights to be loaded)."""
-    if config.model_type == "mbart":
-        return MBartEncoder(config)
-    return XLMRobertaModel(config, add_pooling_layer=False)
+    if config.model_type in SEQ2SEQ_TYPES:
+        return ENCODER_CLASSES[config.model_type](config)
+    return ENCODER_CLASSES[config.model_type](config, add_pooling_layer=False)
 
 
 def masked_mean(states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -146,10 +189,13 @@ class EncoderClassifier(nn.Module):
         return loss, logits
 
 
-def save_classifier(model: EncoderClassifier, directory: str | os.PathLike, head: dict[str, Any]) -> None:
-    """Save a fine-tuned classifier: safetensors weights, the encoder config, and the head description."""
+def save_classifier(model: EncoderClassifier, directory: str | os.PathLike, head: dict[str, Any],
+                    tokenizer) -> None:
+    """Save a fine-tuned classifier: safetensors weights, the encoder config, the tokenizer and the
+    head description."""
     with atomic_directory(directory) as tmp:
         save_model(model, str(tmp / WEIGHTS_FILE))
+        tokenizer.save_pretrained(tmp)
         model.encoder.config.to_json_file(str(tmp / "config.json"))
         write_json({**head, "token_level": model.token_level, "pooling": model.pooling},
                    tmp / HEAD_FILE)
@@ -160,8 +206,7 @@ def load_classifier(directory: str | os.PathLike) -> tuple[EncoderClassifier, di
     directory = Path(directory)
     head = read_json(directory / HEAD_FILE)
     config_dict = read_json(directory / "config.json")
-    config_cls = MBartConfig if config_dict["model_type"] == "mbart" else XLMRobertaConfig
-    config = config_cls.from_dict(config_dict)
+    config = CONFIG_MAPPING[config_dict["model_type"]].from_dict(config_dict)
     model = EncoderClassifier(empty_encoder(config), len(head["labels"]), head["token_level"],
                               pooling=head["pooling"])
     load_model(model, str(directory / WEIGHTS_FILE))

@@ -31,14 +31,22 @@ def tokenizer() -> str:
     return "data/tokenizer"
 
 
-def checkpoint_root(objective: str) -> str:
-    """Pretrained (source, random-init) and continued checkpoints live apart: separate DVC stages."""
+def xglue_release() -> str:
+    """The checksum-verified copy of the official XGLUE release that the task splits are read from."""
+    return "data/xglue/release"
+
+
+def checkpoint_root(objective: str, hub: bool = False) -> str:
+    """Pretrained (source, random-init), continued and hub checkpoints live apart: DVC stages own folders."""
+    if hub:
+        return "checkpoints/hub"
     kind = "continued" if objective == "{continued}" or objective in CONTINUED_OBJECTIVES else "pretrained"
     return f"checkpoints/{kind}"
 
 
-def checkpoint(model: str, objective: str) -> str:
-    return f"{checkpoint_root(objective)}/{model}/{objective}"
+def checkpoint(model: str, objective: str, hub: bool = False) -> str:
+    """A checkpoint folder; ``hub`` for one fetched from a pinned hub revision instead of trained."""
+    return f"{checkpoint_root(objective, hub)}/{model}/{objective}"
 
 
 def finetuned(model: str, objective: str, task: str, seed: str | int) -> str:

@@ -7,6 +7,8 @@
 - Continued objectives, all with one budget (steps × batch × max length): ``mt-m2m``,
   ``mt-o2m`` (en→X), ``mt-m2o`` (X→en) on the parallel corpora, and ``denoise-cp``,
   the source objective continued, which tells "MT hurts" from "more training hurts".
+  In the XGLUE study the denoising control reads the same parallel corpora, each side as
+  monolingual text: the same sentences as the MT objectives, without the alignment.
 - ``random-init``: the architecture saved untrained, the floor of every table.
 """
 
@@ -18,6 +20,7 @@ import random
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import pyarrow.parquet as pq
 import torch
@@ -26,7 +29,7 @@ from torch import nn
 from mtbridge.config import CONTINUED_OBJECTIVES
 from mtbridge.models import build_config, load_pretrained, pretraining_model, save_pretrained
 from mtbridge.tokenizer import Framing, encode_texts, framing, load_tokenizer
-from mtbridge.training import Batch, Schedule, pad, seed_everything, train
+from mtbridge.training import Batch, Schedule, pad, seed_everything, select_device, train
 
 MASK_RATIO = 0.35
 MEAN_SPAN = 3.5
@@ -101,11 +104,20 @@ def infill_spans(ids: Sequence[int], rng: random.Random, mask_id: int,
     return noised
 
 
+def corpus_texts(path: str | os.PathLike) -> list[dict]:
+    """``{language, text}`` rows of a monolingual corpus, or of both sides of a parallel one."""
+    table = pq.read_table(path)
+    if "text" in table.column_names:
+        return table.select(["language", "text"]).to_pylist()
+    return [{"language": row[f"{side}_language"], "text": row[side]}
+            for row in table.to_pylist() for side in ("source", "target")]
+
+
 def read_documents(paths: Sequence[str | os.PathLike], tokenizer) -> list[Document]:
     """Monolingual documents, split into sentences and encoded once."""
     documents = []
     for path in paths:
-        table = pq.read_table(path, columns=["language", "text"]).to_pylist()
+        table = corpus_texts(path)
         sentences = [SENTENCE_END.split(row["text"]) for row in table]
         flat = encode_texts(tokenizer, [sentence for doc in sentences for sentence in doc])
         start = 0
@@ -199,7 +211,8 @@ def model_loss(model: nn.Module, batch: Batch) -> torch.Tensor:
 
 def schedule_of(settings: dict) -> Schedule:
     return Schedule(steps=settings["steps"], learning_rate=settings["learning_rate"],
-                    warmup_steps=settings["warmup_steps"])
+                    warmup_steps=settings["warmup_steps"],
+                    gradient_accumulation=settings.get("gradient_accumulation", 1))
 
 
 def source_batches(architecture: str, documents: Sequence[Document], frame: Framing, tokenizer,
@@ -211,7 +224,8 @@ def source_batches(architecture: str, documents: Sequence[Document], frame: Fram
 
 
 def pretrain_source(*, spec: dict, languages: Sequence[str], tokenizer_dir: str,
-                    corpus_paths: Sequence[str], output_dir: str, seed: int, threads: int) -> None:
+                    corpus_paths: Sequence[str], output_dir: str, seed: int, threads: int,
+                    device: dict | None = None) -> None:
     """Objective ``source``: pretrain a fresh model on the monolingual corpora."""
     rng = seed_everything(seed, threads)
     tokenizer = load_tokenizer(tokenizer_dir)
@@ -221,24 +235,25 @@ def pretrain_source(*, spec: dict, languages: Sequence[str], tokenizer_dir: str,
     settings = spec["pretraining"]
     batches = source_batches(spec["architecture"], documents, frame, tokenizer,
                              settings["batch_size"], spec["max_length"], rng)
-    record = train(model, batches, model_loss, schedule_of(settings))
-    save_pretrained(model, output_dir, {"objective": "source", "seed": seed, **settings, **record})
+    record = train(model, batches, model_loss, schedule_of(settings), device=select_device(device))
+    save_pretrained(model.cpu(), output_dir,
+                    {"objective": "source", "seed": seed, **settings, **record}, tokenizer)
 
 
 def continue_pretraining(*, spec: dict, objective: str, languages: Sequence[str],
-                         train_language: str, settings: dict, tokenizer_dir: str, source_dir: str,
+                         train_language: str, settings: dict, source_dir: str,
                          corpus_paths: Sequence[str], output_dir: str, seed: int,
-                         threads: int) -> None:
+                         threads: int, device: dict | None = None) -> None:
     """Continue the ``source`` checkpoint with ``objective`` for the shared budget ``settings``.
 
-    ``corpus_paths`` are the parallel corpora for MT objectives and the monolingual
-    corpora for ``denoise-cp``.
+    ``corpus_paths`` are the parallel corpora for MT objectives, and for ``denoise-cp`` the
+    monolingual corpora (synthetic world) or the parallel ones read as monolingual text (XGLUE).
     """
     if objective not in CONTINUED_OBJECTIVES:
         raise ValueError(f"unknown continued objective {objective!r}; expected {CONTINUED_OBJECTIVES}")
     rng = seed_everything(seed, threads)
-    tokenizer = load_tokenizer(tokenizer_dir)
-    frame = framing(tokenizer, spec["architecture"], languages)
+    tokenizer = load_tokenizer(source_dir)
+    frame = framing(tokenizer, spec["architecture"], languages, spec.get("language_fallback"))
     model = load_pretrained(source_dir)
     if objective == "denoise-cp":
         batches = source_batches(spec["architecture"], read_documents(corpus_paths, tokenizer),
@@ -249,13 +264,24 @@ def continue_pretraining(*, spec: dict, objective: str, languages: Sequence[str]
                              f"not {spec['architecture']}")
         pairs = read_pairs(corpus_paths, tokenizer, objective, train_language)
         batches = translation_batches(pairs, frame, settings["batch_size"], spec["max_length"], rng)
-    record = train(model, batches, model_loss, schedule_of(settings))
-    save_pretrained(model, output_dir, {"objective": objective, "seed": seed, **settings, **record})
+    record = train(model, batches, model_loss, schedule_of(settings), device=select_device(device))
+    save_pretrained(model.cpu(), output_dir,
+                    {"objective": objective, "seed": seed, **settings, **record}, tokenizer)
 
 
 def random_init(*, spec: dict, tokenizer_dir: str, output_dir: str, seed: int, threads: int) -> None:
-    """Objective ``random-init``: the untrained architecture, saved like any checkpoint."""
+    """Objective ``random-init``: the untrained architecture, saved like any checkpoint.
+
+    ``tokenizer_dir`` is the synthetic tokenizer (sizes from ``spec``) or the source checkpoint of a
+    hub family, whose architecture is then rebuilt with fresh weights.
+    """
+    from transformers import AutoConfig
+
     seed_everything(seed, threads)
     tokenizer = load_tokenizer(tokenizer_dir)
-    model = pretraining_model(build_config(spec["architecture"], spec, tokenizer))
-    save_pretrained(model, output_dir, {"objective": "random-init", "seed": seed, "steps": 0})
+    if (Path(tokenizer_dir) / "config.json").exists():
+        config = AutoConfig.from_pretrained(tokenizer_dir)
+    else:
+        config = build_config(spec["architecture"], spec, tokenizer)
+    save_pretrained(pretraining_model(config), output_dir,
+                    {"objective": "random-init", "seed": seed, "steps": 0}, tokenizer)

@@ -32,10 +32,10 @@ from mtbridge.io import atomic_path, read_parquet
 from mtbridge.models import WEIGHTS_FILE, load_encoder, masked_mean
 from mtbridge.tasks import CORPUS_SCHEMA
 from mtbridge.tokenizer import Framing, encode_texts, framing, load_tokenizer
-from mtbridge.training import seed_everything
+from mtbridge.training import seed_everything, select_device
 
 POOLINGS = ("mean", "first", "eos")
-PRECISIONS = {"float64": torch.float64, "float32": torch.float32}
+PRECISIONS = {"float64": torch.float64, "float32": torch.float32, "bfloat16": torch.bfloat16}
 METADATA_KEY = "mtbridge"
 EMBEDDINGS = "embeddings"
 
@@ -83,19 +83,22 @@ def layer_names(count: int) -> list[str]:
 
 @torch.inference_mode()
 def pooled_layers(encoder: nn.Module, sentences: Sequence[Sentence], pooling: str, batch_size: int,
-                  dtype: torch.dtype = torch.float64) -> dict[str, torch.Tensor]:
-    """Pooled representations (sentences × d) of every layer, in sentence order, computed in ``dtype``."""
+                  dtype: torch.dtype = torch.float64, device: torch.device | None = None
+                  ) -> dict[str, torch.Tensor]:
+    """Pooled representations (sentences × d) of every layer, in sentence order, computed in ``dtype``
+    on ``device`` (the CPU by default) and returned on the CPU."""
     if not sentences:
         raise ValueError("no sentences to encode")
-    encoder = encoder.to(dtype).eval()
+    device = device or torch.device("cpu")
+    encoder = encoder.to(device=device, dtype=dtype).eval()
     pooled: list[list[torch.Tensor]] = []
     order: list[int] = []
     for indices in length_buckets([len(sentence.ids) for sentence in sentences], batch_size):
-        input_ids = torch.tensor([sentences[index].ids for index in indices])
-        content = torch.tensor([sentences[index].content for index in indices])
+        input_ids = torch.tensor([sentences[index].ids for index in indices], device=device)
+        content = torch.tensor([sentences[index].content for index in indices], device=device)
         states = encoder(input_ids=input_ids, attention_mask=torch.ones_like(input_ids),
                          output_hidden_states=True).hidden_states
-        pooled.append([pool(layer, content, pooling) for layer in states])
+        pooled.append([pool(layer, content, pooling).cpu() for layer in states])
         order += indices
     inverse = torch.argsort(torch.tensor(order))
     names = layer_names(len(pooled[0]))
@@ -155,10 +158,13 @@ def open_dump(path: str | os.PathLike) -> Dump:
     return Dump(Path(path), meta)
 
 
-def dump_activations(*, architecture: str, languages: Sequence[str], language: str, max_length: int,
-                     tokenizer_dir: str, checkpoint_dir: str, evaluation_path: str, output_path: str,
-                     pooling: str, batch_size: int, precision: str, threads: int, meta: dict) -> None:
-    """Encode one language's evaluation set with a checkpoint's encoder and dump every pooled layer."""
+def dump_activations(*, spec: dict, languages: Sequence[str], language: str, checkpoint_dir: str,
+                     evaluation_path: str, output_path: str, pooling: str, batch_size: int,
+                     precision: str, threads: int, meta: dict, device: dict | None = None) -> None:
+    """Encode one language's evaluation set with a checkpoint's encoder and dump every pooled layer.
+
+    ``spec`` is the model family's config entry (architecture, max_length, language_fallback).
+    """
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {list(PRECISIONS)}, got {precision!r}")
     if pooling not in POOLINGS:
@@ -168,11 +174,12 @@ def dump_activations(*, architecture: str, languages: Sequence[str], language: s
     others = sorted({row["language"] for row in rows} - {language})
     if others:
         raise ValueError(f"{evaluation_path}: rows of language(s) {others}, expected only {language!r}")
-    tokenizer = load_tokenizer(tokenizer_dir)
-    frame = framing(tokenizer, architecture, languages)
-    sentences = frame_sentences(tokenizer, frame, [row["text"] for row in rows], language, max_length)
+    tokenizer = load_tokenizer(checkpoint_dir)
+    frame = framing(tokenizer, spec["architecture"], languages, spec.get("language_fallback"))
+    sentences = frame_sentences(tokenizer, frame, [row["text"] for row in rows], language,
+                                spec["max_length"])
     layers = pooled_layers(load_encoder(checkpoint_dir), sentences, pooling, batch_size,
-                           PRECISIONS[precision])
+                           PRECISIONS[precision], select_device(device).device)
     write_dump(layers, [row["id"] for row in rows], {
         **meta, "language": language, "pooling": pooling, "precision": precision,
         "revision": checkpoint_revision(checkpoint_dir), "sentences": len(rows),

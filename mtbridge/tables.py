@@ -22,7 +22,7 @@ OVERALL = "overall"
 STATS = ("mean", "std", "n")
 ROW_KEYS = ["model", "objective"]
 RUN_KEYS = ["model", "objective", "task", "language", "seed"]
-METRIC_NAMES = {"accuracy": "accuracy", "entity_f1": "entity F1"}
+METRIC_NAMES = {"accuracy": "accuracy", "entity_f1": "entity F1", "ndcg": "nDCG"}
 MISSING_CELL = "–"
 SHOWN_MISSING = 10
 
@@ -71,9 +71,15 @@ def load_metrics(paths: Iterable[str | os.PathLike]) -> pd.DataFrame:
 # --- aggregation ---------------------------------------------------------------------------
 
 
-def _languages(languages: Sequence[str], train_language: str) -> list[str]:
-    """The train language first, then the test languages in configured order."""
-    return [train_language, *(lang for lang in languages if lang != train_language)]
+def _languages(tasks: Sequence[str], languages: Sequence[str] | dict[str, Sequence[str]],
+               train_language: str) -> dict[str, list[str]]:
+    """Each task's languages, the train language first, then the test languages in configured order.
+
+    ``languages`` is one list for every task, or a list per task (XGLUE tasks cover different languages).
+    """
+    per_task = languages if isinstance(languages, dict) else dict.fromkeys(tasks, languages)
+    return {task: [train_language, *(lang for lang in per_task[task] if lang != train_language)]
+            for task in tasks}
 
 
 def _row_index(models: Sequence[str], objectives: dict[str, list[str]]) -> pd.MultiIndex:
@@ -82,22 +88,27 @@ def _row_index(models: Sequence[str], objectives: dict[str, list[str]]) -> pd.Mu
 
 
 def _seed_scores(
-    metrics: pd.DataFrame, rows: pd.MultiIndex, tasks: Sequence[str], languages: Sequence[str]
+    metrics: pd.DataFrame, rows: pd.MultiIndex, languages: dict[str, list[str]]
 ) -> pd.DataFrame:
-    """Percent scores per (row, task, column, seed), with ``avg`` over ``languages[1:]``.
+    """Percent scores per (row, task, column, seed), with ``avg`` over each task's ``languages[1:]``.
 
     A seed gets an ``avg`` only if it has every language, so a gap cannot shift the mean.
     Rows are sorted first: float sums then do not depend on the order the files were read.
     """
     selected = metrics.merge(rows.to_frame(index=False), on=ROW_KEYS).sort_values(RUN_KEYS)
-    selected = selected[selected["task"].isin(tasks) & selected["language"].isin(languages)]
+    wanted = [(task, language) for task, columns in languages.items() for language in columns]
+    pairs = pd.MultiIndex.from_frame(selected[["task", "language"]])
+    selected = selected[pairs.isin(wanted)]
     scores = selected.assign(column=selected["language"], score=selected["score"] * 100.0)
     by_language = scores.pivot(
         index=[*ROW_KEYS, "task", "seed"], columns="language", values="score"
     )
-    averages = _complete_mean(by_language, languages[1:]).reset_index().assign(column=AVG)
+    averages = pd.concat([
+        _complete_mean(by_language.xs(task, level="task", drop_level=False), columns[1:])
+        for task, columns in languages.items() if task in by_language.index.get_level_values("task")
+    ] or [pd.Series(dtype=float, name="score")]).reset_index().assign(column=AVG)
     keep = [*ROW_KEYS, "task", "column", "seed", "score"]
-    return pd.concat([scores[keep], averages[keep]], ignore_index=True)
+    return pd.concat([scores[keep], averages.reindex(columns=keep)], ignore_index=True)
 
 
 def _complete_mean(wide: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
@@ -111,11 +122,11 @@ def _stats(scores: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return grouped.agg(mean="mean", std="std", n="count")
 
 
-def _table(
-    scores: pd.DataFrame, rows: pd.MultiIndex, tasks: Sequence[str], languages: Sequence[str]
-) -> pd.DataFrame:
-    columns = pd.MultiIndex.from_product(
-        [tasks, [*languages, AVG], STATS], names=["task", "column", "stat"]
+def _table(scores: pd.DataFrame, rows: pd.MultiIndex, languages: dict[str, list[str]]) -> pd.DataFrame:
+    columns = pd.MultiIndex.from_tuples(
+        [(task, column, stat) for task, columns in languages.items()
+         for column in [*columns, AVG] for stat in STATS],
+        names=["task", "column", "stat"],
     )
     wide = _stats(scores, [*ROW_KEYS, "task", "column"]).unstack(["task", "column"])
     table = wide.reorder_levels([1, 2, 0], axis=1).reindex(index=rows, columns=columns)
@@ -130,7 +141,7 @@ def transfer_table(
     models: list[str],
     objectives: dict[str, list[str]],
     tasks: list[str],
-    languages: list[str],
+    languages: list[str] | dict[str, list[str]],
     train_language: str,
 ) -> pd.DataFrame:
     """Mean/std/n over seeds in percent, one row per (model, objective) in configured order.
@@ -139,8 +150,8 @@ def transfer_table(
     mean over the other languages. Missing results stay NaN with n = 0.
     """
     rows = _row_index(models, objectives)
-    ordered = _languages(languages, train_language)
-    return _table(_seed_scores(metrics, rows, tasks, ordered), rows, tasks, ordered)
+    ordered = _languages(tasks, languages, train_language)
+    return _table(_seed_scores(metrics, rows, ordered), rows, ordered)
 
 
 def _overall(scores: pd.DataFrame, rows: pd.MultiIndex, tasks: Sequence[str]) -> pd.DataFrame:
@@ -158,8 +169,7 @@ def _overall(scores: pd.DataFrame, rows: pd.MultiIndex, tasks: Sequence[str]) ->
 def _missing_runs(
     metrics: pd.DataFrame,
     rows: pd.MultiIndex,
-    tasks: Sequence[str],
-    languages: Sequence[str],
+    languages: dict[str, list[str]],
     seeds: Sequence[int],
 ) -> tuple[list[Run], int]:
     """The expected runs without a metrics file, and how many runs were expected."""
@@ -167,8 +177,8 @@ def _missing_runs(
     expected = [
         (model, objective, task, language, seed)
         for model, objective in rows
-        for task in tasks
-        for language in languages
+        for task, columns in languages.items()
+        for language in columns
         for seed in seeds
     ]
     return [run for run in expected if run not in present], len(expected)
@@ -348,8 +358,7 @@ def _summary(
 def _study_metrics(
     metric_paths: Iterable[str | os.PathLike],
     rows: pd.MultiIndex,
-    tasks: Sequence[str],
-    languages: Sequence[str],
+    languages: dict[str, list[str]],
     seeds: Sequence[int] | None,
     allow_missing: bool,
 ) -> tuple[pd.DataFrame, list[int], int]:
@@ -360,7 +369,7 @@ def _study_metrics(
     seeds = sorted(int(seed) for seed in seeds)
     if not seeds:
         raise ValueError("no metrics found for the configured models and objectives")
-    missing, expected = _missing_runs(metrics, rows, tasks, languages, seeds)
+    missing, expected = _missing_runs(metrics, rows, languages, seeds)
     if missing and not allow_missing:
         raise ValueError(_missing_message(missing, expected))
     return metrics[metrics["seed"].isin(seeds)], seeds, len(missing)
@@ -375,7 +384,7 @@ def write_transfer_tables(
     models: list[str],
     objectives: dict[str, list[str]],
     tasks: list[str],
-    languages: list[str],
+    languages: list[str] | dict[str, list[str]],
     train_language: str,
     seeds: Sequence[int] | None = None,
     allow_missing: bool = False,
@@ -389,12 +398,10 @@ def write_transfer_tables(
     configured study are ignored.
     """
     rows = _row_index(models, objectives)
-    ordered = _languages(languages, train_language)
-    metrics, seeds, missing = _study_metrics(
-        metric_paths, rows, tasks, ordered, seeds, allow_missing
-    )
-    scores = _seed_scores(metrics, rows, tasks, ordered)
-    table = _table(scores, rows, tasks, ordered)
+    ordered = _languages(tasks, languages, train_language)
+    metrics, seeds, missing = _study_metrics(metric_paths, rows, ordered, seeds, allow_missing)
+    scores = _seed_scores(metrics, rows, ordered)
+    table = _table(scores, rows, ordered)
     overall = _overall(scores, rows, tasks)
     context = {
         "task_metrics": _task_metrics(metrics, tasks),

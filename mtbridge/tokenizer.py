@@ -11,7 +11,8 @@ Language tags follow mBART-50 (``en_XX``) and are special tokens: never split, n
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +22,17 @@ from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers,
 from mtbridge.io import atomic_directory
 
 SPECIAL_TOKENS = ("<s>", "<pad>", "</s>", "<unk>", "<mask>")
-SEQ2SEQ_ARCHITECTURES = ("mbart",)
+LANGUAGE_TAGGED = ("mbart", "nllb")  # architectures whose input starts with a language code
+LANGUAGE_CODE = re.compile(r"^[a-z]+_[A-Za-z]+$")
+# NLLB/FLORES-200 codes (ISO 639-3 + script) of the XGLUE and OPUS-100 languages used here; an
+# mBART-50 code is found by its ISO 639-1 prefix (de -> de_DE), so it needs no table.
+NLLB_CODES = {
+    "ar": "arb_Arab", "bg": "bul_Cyrl", "de": "deu_Latn", "el": "ell_Grek", "en": "eng_Latn",
+    "es": "spa_Latn", "fr": "fra_Latn", "hi": "hin_Deva", "it": "ita_Latn", "nl": "nld_Latn",
+    "pl": "pol_Latn", "pt": "por_Latn", "ru": "rus_Cyrl", "sw": "swh_Latn", "th": "tha_Thai",
+    "tr": "tur_Latn", "ur": "urd_Arab", "vi": "vie_Latn", "zh": "zho_Hans", "ja": "jpn_Jpan",
+    "ko": "kor_Hang", "cs": "ces_Latn", "fi": "fin_Latn", "et": "est_Latn",
+}
 
 
 def language_tag(language: str) -> str:
@@ -57,6 +68,7 @@ def save_tokenizer(tokenizer: Tokenizer, languages: Sequence[str], directory: st
     fast = PreTrainedTokenizerFast(
         tokenizer_object=tokenizer,
         bos_token="<s>", eos_token="</s>", pad_token="<pad>", unk_token="<unk>", mask_token="<mask>",
+        cls_token="<s>", sep_token="</s>",
         extra_special_tokens=[language_tag(code) for code in languages],
     )
     with atomic_directory(directory) as tmp:
@@ -83,8 +95,8 @@ def load_tokenizer(directory: str | os.PathLike):
 class Framing:
     """Token ids that frame a sequence for one architecture.
 
-    mBART-50 puts the language tag first and ``</s>`` last; XLM-R uses ``<s> … </s>``
-    and ``</s></s>`` between the two texts of a pair.
+    mBART-50 and NLLB put the language code first and ``</s>`` last; XLM-R uses ``<s> … </s>``
+    and ``</s></s>`` between the two texts of a pair; mBERT ``[CLS] … [SEP]`` and one ``[SEP]``.
     """
 
     bos: int
@@ -93,12 +105,13 @@ class Framing:
     mask: int
     seq2seq: bool
     language_ids: dict[str, int]
+    double_separator: bool = False
 
     def open(self, language: str) -> list[int]:
         return [self.language_ids[language] if self.seq2seq else self.bos]
 
     def separator(self) -> list[int]:
-        return [self.eos] if self.seq2seq else [self.eos, self.eos]
+        return [self.eos, self.eos] if self.double_separator else [self.eos]
 
     def frame(self, first: Sequence[int], language: str,
               second: Sequence[int] | None = None) -> tuple[list[int], list[bool]]:
@@ -112,16 +125,41 @@ class Framing:
         return ids + [self.eos], content + [False]
 
 
-def framing(tokenizer, architecture: str, languages: Sequence[str]) -> Framing:
+def language_codes(tokenizer) -> list[str]:
+    """The language codes a tokenizer knows: special tokens shaped like ``de_DE`` or ``deu_Latn``."""
+    return sorted(token for token in tokenizer.all_special_tokens if LANGUAGE_CODE.match(token))
+
+
+def language_code(language: str, codes: Sequence[str], fallback: Mapping[str, str] | None = None) -> str:
+    """The tokenizer's code for ``language``: its NLLB code if present, else the one code whose part
+    before ``_`` is the language; a language with neither uses ``fallback[language]``'s code."""
+    if NLLB_CODES.get(language) in codes:
+        return NLLB_CODES[language]
+    matches = [code for code in codes if code.split("_")[0] == language]
+    if len(matches) == 1:
+        return matches[0]
+    if len(matches) > 1:
+        raise ValueError(f"language {language!r}: several tokenizer codes {matches}; ambiguous")
+    if fallback and language in fallback:
+        return language_code(fallback[language], codes)
+    raise ValueError(f"language {language!r} has no code in this tokenizer and no language_fallback; "
+                     f"add `{language}: <language whose code to use>` to the model's language_fallback "
+                     f"(codes: {', '.join(codes[:60])})")
+
+
+def framing(tokenizer, architecture: str, languages: Sequence[str],
+            fallback: Mapping[str, str] | None = None) -> Framing:
     """The framing for ``architecture`` with ids looked up in ``tokenizer``."""
-    ids = {code: tokenizer.convert_tokens_to_ids(language_tag(code)) for code in languages}
-    unknown = [code for code, value in ids.items() if value == tokenizer.unk_token_id]
-    if unknown:
-        raise ValueError(f"tokenizer has no language tag for {unknown}; retrain it with these languages")
+    tagged = architecture in LANGUAGE_TAGGED
+    ids = {}
+    if tagged:
+        codes = language_codes(tokenizer)
+        ids = {language: tokenizer.convert_tokens_to_ids(language_code(language, codes, fallback))
+               for language in languages}
     return Framing(
-        bos=tokenizer.bos_token_id, eos=tokenizer.eos_token_id, pad=tokenizer.pad_token_id,
-        mask=tokenizer.mask_token_id, seq2seq=architecture in SEQ2SEQ_ARCHITECTURES,
-        language_ids=ids,
+        bos=tokenizer.cls_token_id, eos=tokenizer.sep_token_id, pad=tokenizer.pad_token_id,
+        mask=tokenizer.mask_token_id, seq2seq=tagged, language_ids=ids,
+        double_separator=architecture == "xlm-roberta",
     )
 
 

@@ -6,7 +6,9 @@ optimizer, schedule, clipping and step count, and only its batches differ.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -22,11 +24,46 @@ Batch = dict[str, torch.Tensor]
 
 
 def seed_everything(seed: int, threads: int) -> random.Random:
-    """Fix every random source used by a job; return the job's own Python RNG."""
+    """Fix every random source used by a job; return the job's own Python RNG.
+
+    On CUDA, cuBLAS needs a fixed workspace to be deterministic, and a few kernels have no
+    deterministic version: those warn instead of failing, so GPU runs are close, not bitwise equal.
+    """
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     torch.manual_seed(seed)
     torch.set_num_threads(threads)
-    torch.use_deterministic_algorithms(True)
+    torch.use_deterministic_algorithms(True, warn_only=torch.cuda.is_available())
     return random.Random(seed)
+
+
+@dataclass(frozen=True)
+class Device:
+    """Where a job computes, and in which precision its forward passes run."""
+
+    device: torch.device
+    autocast: torch.dtype | None = None
+
+    def context(self):
+        """bfloat16 autocast on a GPU that supports it; a no-op otherwise."""
+        if self.autocast is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.device.type, dtype=self.autocast)
+
+    def move(self, batch: Batch) -> Batch:
+        return {key: value.to(self.device) for key, value in batch.items()}
+
+
+def select_device(settings: dict | None = None) -> Device:
+    """The config's `device` section made concrete: CUDA when asked for or (auto) when visible."""
+    settings = settings or {}
+    accelerator = settings.get("accelerator", "auto")
+    if accelerator == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("config key device.accelerator: 'cuda' asked for, but no CUDA device is visible")
+    use_cuda = accelerator == "cuda" or (accelerator == "auto" and torch.cuda.is_available())
+    if not use_cuda:
+        return Device(torch.device("cpu"))
+    bf16 = settings.get("autocast", "auto") != "none" and torch.cuda.is_bf16_supported()
+    return Device(torch.device("cuda"), torch.bfloat16 if bf16 else None)
 
 
 def pad(sequences: Sequence[Sequence[int]], value: int) -> torch.Tensor:
@@ -43,32 +80,42 @@ class Schedule:
     steps: int
     learning_rate: float
     warmup_steps: int
+    gradient_accumulation: int = 1
     max_grad_norm: float = 1.0
     log_every: int = 50
 
 
 def train(model: nn.Module, next_batch: Callable[[], Batch],
           loss_of: Callable[[nn.Module, Batch], torch.Tensor], schedule: Schedule,
-          evaluate: Callable[[int], None] | None = None, evaluate_every: int = 0) -> dict[str, float]:
+          evaluate: Callable[[int], None] | None = None, evaluate_every: int = 0,
+          device: Device | None = None) -> dict[str, float]:
     """Run ``schedule.steps`` AdamW steps with linear warm-up and decay; log loss and speed.
 
+    Each step sums the gradients of ``schedule.gradient_accumulation`` batches, each loss scaled
+    by its share, so a step sees the same effective batch on a small GPU as on a large one.
     ``evaluate(step)`` is called every ``evaluate_every`` steps and after the last one.
     Returns the final running loss and the number of input tokens read (the budget).
     """
+    device = device or Device(torch.device("cpu"))
+    model.to(device.device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=schedule.learning_rate, weight_decay=0.01)
     scheduler = get_linear_schedule_with_warmup(optimizer, schedule.warmup_steps, schedule.steps)
     model.train()
     running, tokens, started = None, 0, time.perf_counter()
     for step in range(1, schedule.steps + 1):
-        batch = next_batch()
-        tokens += int(batch["attention_mask"].sum())
-        loss = loss_of(model, batch)
-        loss.backward()
+        step_loss = 0.0
+        for _ in range(schedule.gradient_accumulation):
+            batch = device.move(next_batch())
+            tokens += int(batch["attention_mask"].sum())
+            with device.context():
+                loss = loss_of(model, batch) / schedule.gradient_accumulation
+            loss.backward()
+            step_loss += loss.item()
         nn.utils.clip_grad_norm_(model.parameters(), schedule.max_grad_norm)
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
-        running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
+        running = step_loss if running is None else 0.98 * running + 0.02 * step_loss
         if step % schedule.log_every == 0 or step == schedule.steps:
             rate = step / (time.perf_counter() - started)
             LOG.info("step %d/%d loss %.4f %.2f steps/s %d tokens", step, schedule.steps, running,

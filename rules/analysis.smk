@@ -6,20 +6,20 @@
 
 rule dump_activations:
     input:
-        tokenizer=paths.tokenizer(),
         checkpoint=objective_checkpoint,
         evaluation=paths.evaluation_set("{language}"),
         settings=job_settings(
             "mtbridge.representations:dump_activations",
             spec=model_spec,
-            languages=LANGUAGES,
+            languages=ANALYSIS_LANGUAGES,
             settings=dump_settings,
+            device=DEVICE,
         ),
     output:
         paths.activations("{model}", "{objective}", "{language}"),
-    threads: config["threads"]
+    threads: threads_of("analysis")
     resources:
-        mem_mb=1000,
+        **resources_of("analysis"),
     log:
         paths.log("dump_activations", "{model}", "{objective}", "{language}"),
     script:
@@ -61,7 +61,9 @@ rule spectra:
         settings=job_settings("mtbridge.analysis:write_spectra"),
     output:
         paths.spectra("{model}", "{objective}"),
-    threads: config["threads"]
+    threads: threads_of("analysis")
+    resources:
+        **resources_of("analysis"),
     log:
         paths.log("spectra", "{model}", "{objective}"),
     script:

@@ -12,11 +12,16 @@ from mtbridge.config import (
     OBJECTIVES,
     canonical,
     continued_variants,
+    evaluation_languages,
     finetuning_settings,
+    is_synthetic,
+    job_resources,
     model_objectives,
     mt_pairs,
     parallel_pairs,
     prepare_config,
+    task_definition,
+    task_languages,
     world_slice,
 )
 
@@ -27,16 +32,32 @@ prepare_config(config, os.path.join(workflow.basedir, "schemas", "config.schema.
 STUDY = config["study"]
 TRAIN = STUDY["train_language"]
 LANGUAGES = STUDY["languages"]
+# languages a model reads: the study's, and in the XGLUE study those of the parallel corpus too
+MODEL_LANGUAGES = list(dict.fromkeys([*LANGUAGES, *(b for _, b in parallel_pairs(config))]))
 TASKS = STUDY["tasks"]
 SEEDS = STUDY["seeds"]
+SYNTHETIC = is_synthetic(config)
 EVALUATION_SPLITS = ["dev", "test"]  # every language; the train split exists for TRAIN only
+TASK_LANGUAGES = {task: task_languages(config, task) for task in TASKS}
+ANALYSIS_LANGUAGES = evaluation_languages(config)
+DEVICE = config["device"]
+RESOURCES = {kind: job_resources(config, kind) for kind in config["resources"]}
+
+
+def threads_of(kind):
+    return RESOURCES[kind]["threads"]
+
+
+def resources_of(kind):
+    """Scheduler resources of one kind of job (mem_mb, runtime in minutes, gpu); see profiles/."""
+    return {name: value for name, value in RESOURCES[kind].items() if name != "threads"}
 
 
 wildcard_constraints:
     model="|".join(STUDY["models"]),
     language="|".join(LANGUAGES),
-    source="|".join(LANGUAGES),
-    target="|".join(LANGUAGES),
+    source="|".join(MODEL_LANGUAGES),
+    target="|".join(MODEL_LANGUAGES),
     task="|".join(TASKS),
     split="train|dev|test",
     seed=r"\d+",
@@ -58,8 +79,35 @@ def job_settings(function, **params):
     return settings
 
 
+def is_hub(model, objective):
+    return objective in config["models"][model]["hub"]
+
+
+def checkpoint_path(model, objective):
+    """The one place that says where a model's objective checkpoint lives (hub or trained)."""
+    return paths.checkpoint(model, objective, is_hub(model, objective))
+
+
 def objective_checkpoint(wildcards):
-    return paths.checkpoint(wildcards.model, wildcards.objective)
+    return checkpoint_path(wildcards.model, wildcards.objective)
+
+
+def source_checkpoint(wildcards):
+    return checkpoint_path(wildcards.model, "source")
+
+
+def hub_ref(wildcards):
+    return config["models"][wildcards.model]["hub"][wildcards.objective]
+
+
+def hub_key(wildcards):
+    return f"models.{wildcards.model}.hub.{wildcards.objective}"
+
+
+def random_init_base(wildcards):
+    """What random-init is built from: the synthetic tokenizer (sizes from the config), or a hub
+    family's source checkpoint (its architecture and tokenizer, fresh weights)."""
+    return paths.tokenizer() if SYNTHETIC else source_checkpoint(wildcards)
 
 
 def model_spec(wildcards):
@@ -104,14 +152,25 @@ def parallel_corpora(wildcards):
 
 
 def continued_corpora(wildcards):
-    """MT objectives read parallel corpora; the denoising control reads the monolingual ones."""
-    if wildcards.continued == "denoise-cp":
+    """MT objectives read parallel corpora; the denoising control reads the monolingual ones in the
+    synthetic world, and both sides of the same parallel corpora in the XGLUE study."""
+    if wildcards.continued != "denoise-cp":
+        return parallel_corpora(wildcards)
+    if SYNTHETIC:
         return monolingual_corpora()
-    return parallel_corpora(wildcards)
+    return [paths.parallel_corpus(a, b) for a, b in parallel_pairs(config)]
 
 
 def finetune_settings(wildcards):
-    return finetuning_settings(config, wildcards.task)
+    return finetuning_settings(config, wildcards.task, wildcards.model)
+
+
+def prediction_batch_size(wildcards):
+    return finetune_settings(wildcards)["eval_batch_size"]
+
+
+def task_of(wildcards):
+    return task_definition(config, wildcards.task)
 
 
 def task_meta(wildcards):
@@ -119,18 +178,29 @@ def task_meta(wildcards):
             "language": wildcards.language, "seed": int(wildcards.seed)}
 
 
+def trains_continued():
+    """Whether any family continues pretraining here (else no parallel corpus is needed)."""
+    return any(objective in CONTINUED_OBJECTIVES and not is_hub(model, objective)
+               for model, objective in model_objectives(config))
+
+
 def data_outputs():
-    """Every file of the data phase: corpora, task splits, parallel corpora, the tokenizer."""
-    files = [path for language in LANGUAGES for path in language_outputs(language).values()]
-    files += [paths.task_split(task, "train", TRAIN) for task in TASKS]
-    files += [paths.parallel_corpus(a, b) for a, b in parallel_pairs(config)]
-    return files + [paths.tokenizer()]
+    """Every file of the data phase: task splits, corpora, evaluation sets (and the tokenizer)."""
+    files = [paths.task_split(task, "train", TRAIN) for task in TASKS]
+    files += [paths.task_split(task, split, language) for task in TASKS
+              for language in TASK_LANGUAGES[task] for split in EVALUATION_SPLITS]
+    files += [paths.evaluation_set(language) for language in ANALYSIS_LANGUAGES]
+    if SYNTHETIC or trains_continued():
+        files += [paths.parallel_corpus(a, b) for a, b in parallel_pairs(config)]
+    if SYNTHETIC:
+        files += [paths.monolingual_corpus(language) for language in LANGUAGES] + [paths.tokenizer()]
+    return files
 
 
 def all_metrics():
     return [paths.metrics(model, objective, task, language, seed)
             for model, objective in model_objectives(config)
-            for task in TASKS for language in LANGUAGES for seed in SEEDS]
+            for task in TASKS for language in TASK_LANGUAGES[task] for seed in SEEDS]
 
 
 def all_tables():
@@ -143,8 +213,8 @@ ANALYSIS_TABLES = ["cka_languages", "cka_models", "spectra_summary"]
 
 
 def languages_train_first():
-    """Study languages with the training language first, so CKA pairs read train–X."""
-    return [TRAIN, *(language for language in LANGUAGES if language != TRAIN)]
+    """Analysis languages with the training language first, so CKA pairs read train–X."""
+    return [TRAIN, *(language for language in ANALYSIS_LANGUAGES if language != TRAIN)]
 
 
 def dump_settings(wildcards):
@@ -158,7 +228,7 @@ def language_dumps(wildcards):
 
 def cka_model_paths(model):
     return [paths.cka_models(model, variant, language)
-            for variant in continued_variants(config, model) for language in LANGUAGES]
+            for variant in continued_variants(config, model) for language in ANALYSIS_LANGUAGES]
 
 
 def family_cka_models(wildcards):

@@ -1,25 +1,25 @@
 # Fine-tune on the training language (per model × objective × task × seed), then predict
-# every test language zero-shot (per model × objective × task × language × seed).
+# every test language of the task zero-shot (per model × objective × task × language × seed).
 
 
 rule finetune:
     input:
-        tokenizer=paths.tokenizer(),
         checkpoint=objective_checkpoint,
         train=paths.task_split("{task}", "train", TRAIN),
         dev=paths.task_split("{task}", "dev", TRAIN),
         settings=job_settings(
             "mtbridge.finetuning:finetune",
+            task=task_of,
             spec=model_spec,
             settings=finetune_settings,
             languages=LANGUAGES,
-            topics=config["world"]["topics"],
+            device=DEVICE,
         ),
     output:
         directory(paths.finetuned("{model}", "{objective}", "{task}", "{seed}")),
-    threads: config["threads"]
+    threads: threads_of("finetuning")
     resources:
-        mem_mb=1500,
+        **resources_of("finetuning"),
     log:
         paths.log("finetune", "{model}", "{objective}", "{task}", "seed{seed}"),
     script:
@@ -28,22 +28,23 @@ rule finetune:
 
 rule predict:
     input:
-        tokenizer=paths.tokenizer(),
         finetuned=paths.finetuned("{model}", "{objective}", "{task}", "{seed}"),
         test=paths.task_split("{task}", "test", "{language}"),
         settings=job_settings(
             "mtbridge.finetuning:predict",
+            task=task_of,
             spec=model_spec,
             languages=LANGUAGES,
-            topics=config["world"]["topics"],
             meta=task_meta,
+            batch_size=prediction_batch_size,
+            device=DEVICE,
         ),
     output:
         predictions=paths.predictions("{model}", "{objective}", "{task}", "{language}", "{seed}"),
         metrics=paths.metrics("{model}", "{objective}", "{task}", "{language}", "{seed}"),
-    threads: config["threads"]
+    threads: threads_of("prediction")
     resources:
-        mem_mb=1000,
+        **resources_of("prediction"),
     log:
         paths.log("predict", "{model}", "{objective}", "{task}", "{language}", "seed{seed}"),
     script:

@@ -1,5 +1,25 @@
-# Objective checkpoints: pretrained from scratch (source), untrained (random-init),
-# and continued from source with one shared budget (MT directions and the denoising control).
+# Objective checkpoints: pretrained from scratch (source), untrained (random-init), continued from
+# source with one shared budget (MT directions and the denoising control), or fetched from a pinned
+# hub revision (any objective listed under a family's `hub`).
+
+
+rule fetch_checkpoint:
+    input:
+        settings=job_settings(
+            "mtbridge.models:fetch_checkpoint",
+            ref=hub_ref,
+            key=hub_key,
+            spec=model_spec,
+        ),
+    output:
+        directory(paths.checkpoint("{model}", "{objective}", hub=True)),
+    threads: threads_of("fetch")
+    resources:
+        **resources_of("fetch"),
+    log:
+        paths.log("fetch_checkpoint", "{model}", "{objective}"),
+    script:
+        "../workflow_scripts/fetch_checkpoint.py"
 
 
 rule pretrain_source:
@@ -11,13 +31,14 @@ rule pretrain_source:
             spec=model_spec,
             languages=LANGUAGES,
             seed=config["seed"],
+            device=DEVICE,
         ),
     output:
         directory(paths.checkpoint("{model}", "source")),
-    threads: config["threads"]
+    threads: threads_of("pretraining")
     priority: 10  # on the critical path: start before the many short fine-tuning jobs
     resources:
-        mem_mb=2000,
+        **resources_of("pretraining"),
     log:
         paths.log("pretrain_source", "{model}"),
     script:
@@ -26,11 +47,13 @@ rule pretrain_source:
 
 rule random_init:
     input:
-        tokenizer=paths.tokenizer(),
+        base=random_init_base,
         settings=job_settings("mtbridge.pretraining:random_init", spec=model_spec, seed=config["seed"]),
     output:
         directory(paths.checkpoint("{model}", "random-init")),
-    threads: config["threads"]
+    threads: threads_of("fetch")
+    resources:
+        **resources_of("fetch"),
     log:
         paths.log("random_init", "{model}"),
     script:
@@ -39,23 +62,23 @@ rule random_init:
 
 rule continue_pretraining:
     input:
-        tokenizer=paths.tokenizer(),
-        source=paths.checkpoint("{model}", "source"),
+        source=source_checkpoint,
         corpora=continued_corpora,
         settings=job_settings(
             "mtbridge.pretraining:continue_pretraining",
             spec=model_spec,
-            languages=LANGUAGES,
+            languages=MODEL_LANGUAGES,
             train_language=TRAIN,
             settings=config["continued_pretraining"],
             seed=config["seed"],
+            device=DEVICE,
         ),
     output:
         directory(paths.checkpoint("{model}", "{continued}")),
-    threads: config["threads"]
+    threads: threads_of("pretraining")
     priority: 10  # on the critical path: start before the many short fine-tuning jobs
     resources:
-        mem_mb=2000,
+        **resources_of("pretraining"),
     log:
         paths.log("continue_pretraining", "{model}", "{continued}"),
     script:

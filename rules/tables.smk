@@ -9,7 +9,7 @@ rule transfer_table:
             models=STUDY["models"],
             objectives={model: config["models"][model]["objectives"] for model in STUDY["models"]},
             tasks=TASKS,
-            languages=LANGUAGES,
+            languages=TASK_LANGUAGES,
             seeds=SEEDS,
             train_language=TRAIN,
         ),

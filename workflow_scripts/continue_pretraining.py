@@ -6,7 +6,7 @@ run_job(
     snakemake,
     spec=params.spec, objective=snakemake.wildcards.continued,
     languages=list(params.languages), train_language=params.train_language,
-    settings=params.settings, tokenizer_dir=snakemake.input.tokenizer,
-    source_dir=snakemake.input.source, corpus_paths=list(snakemake.input.corpora),
-    output_dir=snakemake.output[0], seed=params.seed, threads=snakemake.threads,
+    settings=params.settings, source_dir=snakemake.input.source,
+    corpus_paths=list(snakemake.input.corpora), output_dir=snakemake.output[0],
+    seed=params.seed, threads=snakemake.threads, device=params.device,
 )

@@ -2,13 +2,10 @@
 from mtbridge.jobs import job_params, run_job
 
 params = job_params(snakemake)
-spec = params.spec
 run_job(
     snakemake,
-    task=snakemake.wildcards.task, topics=list(params.topics),
-    architecture=spec["architecture"], languages=list(params.languages),
-    max_length=spec["max_length"], tokenizer_dir=snakemake.input.tokenizer,
+    task=params.task, spec=params.spec, languages=list(params.languages),
     finetuned_dir=snakemake.input.finetuned, test_path=snakemake.input.test,
     predictions_path=snakemake.output.predictions, metrics_path=snakemake.output.metrics,
-    meta=params.meta, threads=snakemake.threads,
+    meta=params.meta, threads=snakemake.threads, batch_size=params.batch_size, device=params.device,
 )

@@ -6,5 +6,5 @@ run_job(
     snakemake,
     spec=params.spec, languages=list(params.languages),
     tokenizer_dir=snakemake.input.tokenizer, corpus_paths=list(snakemake.input.corpora),
-    output_dir=snakemake.output[0], seed=params.seed, threads=snakemake.threads,
+    output_dir=snakemake.output[0], seed=params.seed, threads=snakemake.threads, device=params.device,
 )

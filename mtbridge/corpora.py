@@ -1,0 +1,115 @@
+"""Real parallel text: the corpus of the pipeline's own MT continued pretraining (OPUS-100 style)
+and the parallel evaluation sentences of the CKA analysis (FLORES-200/FLORES+ or XNLI's test set).
+
+Both are written in the synthetic world's Parquet schemas, so every later job reads them unchanged.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from mtbridge import hub
+from mtbridge.io import read_parquet, write_parquet
+from mtbridge.tasks import CLASSIFICATION_SCHEMA, CORPUS_SCHEMA, PARALLEL_SCHEMA
+from mtbridge.tokenizer import NLLB_CODES
+
+PathLike = str | os.PathLike
+
+
+def pair_config(source: str, target: str) -> str:
+    """OPUS-100's name of a language pair: the two codes in alphabetical order (``de-en``)."""
+    return "-".join(sorted((source, target)))
+
+
+def write_parallel_corpus(*, ref: dict, key: str, source: str, target: str, split: str,
+                          max_pairs: int, path: PathLike) -> None:
+    """The first ``max_pairs`` pairs of one language pair, ``source`` → ``target``.
+
+    Rows hold ``translation: {<lang>: text, …}`` as OPUS-100 stores them; empty sides are dropped.
+    """
+    config = pair_config(source, target)
+    root = hub.snapshot(ref, key=key, repo_type="dataset", allow_patterns=[f"{config}/*"])
+    rows = []
+    with hub.parquet_dataset(hub.parquet_files(root, config, split)) as dataset:
+        if "translation" not in dataset.column_names:
+            raise ValueError(f"{root}/{config}: no 'translation' column (found {dataset.column_names})")
+        for record in dataset:
+            pair = record["translation"]
+            if not (pair.get(source) or "").strip() or not (pair.get(target) or "").strip():
+                continue
+            rows.append({"id": f"{config}-{split}-{len(rows)}", "source_language": source,
+                         "target_language": target, "source": pair[source], "target": pair[target]})
+            if len(rows) == max_pairs:
+                break
+    if not rows:
+        raise ValueError(f"{root}/{config}: no {source}-{target} pairs in split {split!r}")
+    write_parquet(rows, path, PARALLEL_SCHEMA)
+
+
+def flores_code(language: str, codes: Mapping[str, str]) -> str:
+    code = codes.get(language) or NLLB_CODES.get(language)
+    if code is None:
+        raise ValueError(f"language {language!r} has no FLORES code; add it to evaluation.codes")
+    return code
+
+
+def write_flores_sentences(*, ref: dict, key: str, language: str, split: str, codes: Mapping[str, str],
+                           max_sentences: int, path: PathLike) -> None:
+    """One language's FLORES sentences (``<split>/<code>.parquet``, FLORES+'s layout), ids shared by
+    every language, so rows align across the dumps."""
+    code = flores_code(language, codes)
+    root = hub.snapshot(ref, key=key, repo_type="dataset", allow_patterns=[f"{split}/{code}*"])
+    rows = []
+    with hub.parquet_dataset(hub.parquet_files(root, split, code)) as dataset:
+        column = next((name for name in ("text", "sentence") if name in dataset.column_names), None)
+        if column is None:
+            raise ValueError(f"{root}/{split}/{code}: no 'text' or 'sentence' column "
+                             f"(found {dataset.column_names})")
+        for index, record in enumerate(dataset):
+            identifier = record.get("id", index)
+            rows.append({"id": f"flores-{split}-{identifier}", "language": language,
+                         "text": record[column]})
+            if len(rows) == max_sentences:
+                break
+    write_parquet(rows, path, CORPUS_SCHEMA)
+
+
+def write_xnli_sentences(*, test_path: PathLike, language: str, max_sentences: int,
+                         path: PathLike) -> None:
+    """One language's XNLI test premises, each once (a premise has three hypotheses), numbered in
+    order: XNLI's test set is translated item by item, so the numbers align across languages."""
+    rows, previous = [], None
+    for row in read_parquet(test_path, CLASSIFICATION_SCHEMA).to_pylist():
+        if row["text_a"] != previous:
+            rows.append({"id": f"xnli-premise-{len(rows)}", "language": language, "text": row["text_a"]})
+            previous = row["text_a"]
+        if len(rows) == max_sentences:
+            break
+    write_parquet(rows, path, CORPUS_SCHEMA)
+
+
+def write_evaluation_set(*, evaluation: dict, language: str, path: PathLike,
+                         test_path: PathLike | None = None) -> None:
+    """One language's parallel evaluation sentences, from the source `evaluation` names."""
+    if evaluation["source"] == "xnli":
+        write_xnli_sentences(test_path=test_path, language=language,
+                             max_sentences=evaluation["max_sentences"], path=path)
+    else:
+        write_flores_sentences(ref=evaluation["hub"], key="evaluation.hub", language=language,
+                               split=evaluation["split"], codes=evaluation["codes"],
+                               max_sentences=evaluation["max_sentences"], path=path)
+
+
+def write_xglue_split(*, xglue: dict, task: str, split: str, language: str, path: PathLike,
+                      release_dir: PathLike | None = None) -> None:
+    """One XGLUE split as a task Parquet file, from the installed release or the hub's Parquet copy."""
+    from mtbridge.xglue import HUB_CONFIGS, write_xglue_task
+
+    if xglue["source"] == "release":
+        root = release_dir
+    else:
+        root = hub.snapshot(xglue["hub"], key="xglue.hub", repo_type="dataset",
+                            allow_patterns=[f"{HUB_CONFIGS[task]}/*"])
+    write_xglue_task(task=task, source=xglue["source"], root=str(root),
+                     outputs={split: {language: str(path)}}, max_examples=xglue["max_examples"])
