@@ -207,9 +207,11 @@ def task_languages(config: dict, task: str) -> list[str]:
     languages = config["study"]["languages"]
     if is_synthetic(config):
         return list(languages)
-    from mtbridge.xglue import XGLUE_LANGUAGES
+    from mtbridge.xglue import HUB_MISSING, XGLUE_LANGUAGES
 
-    return [language for language in languages if language in XGLUE_LANGUAGES[task]]
+    missing = HUB_MISSING.get(task, ()) if config["xglue"]["source"] == "hub" else ()
+    return [language for language in languages
+            if language in XGLUE_LANGUAGES[task] and language not in missing]
 
 
 def evaluation_languages(config: dict) -> list[str]:

@@ -35,7 +35,7 @@ PARALLEL_SCHEMA = pa.schema([
 ])
 
 Kind = Literal["classification", "tagging"]
-Metric = Literal["accuracy", "entity_f1"]
+Metric = Literal["accuracy", "entity_f1", "ndcg"]
 
 
 @dataclass(frozen=True)

@@ -36,17 +36,16 @@ Where each fact below comes from (read, not guessed):
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import shutil
 import tarfile
-import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path, PurePosixPath
 
 import pyarrow.parquet as pq
 
+from mtbridge import hub
 from mtbridge.io import atomic_directory, write_parquet
 from mtbridge.tasks import TaskSpec, schema_for
 
@@ -69,6 +68,7 @@ XGLUE_LANGUAGES: dict[str, tuple[str, ...]] = {
     "qam": ("en", "de", "fr"),
 }
 HUB_CONFIGS: dict[str, str] = {task: task for task in XGLUE_TASKS} | {"pawsx": "paws-x"}
+HUB_MISSING: dict[str, tuple[str, ...]] = {"pos": ("pt",)}  # in the release, not in the hub's copy
 
 # Label names in the hub's ClassLabel order, so a stored index i is labels[i].
 _LABELS = {
@@ -116,7 +116,6 @@ _HUB_FIELDS = {
     "qam": ("question", "answer", "label"),
 }
 _HUB_ALIASES = {"web_page_title": "wed_page_title", "answer": "annswer"}  # older script's spellings
-_HUB_LAYOUTS = ("{config}/{split}/*.parquet", "{config}/{split}.parquet", "{config}/{split}-*.parquet")
 _DOCSTART = "-DOCSTART-"
 
 
@@ -309,26 +308,6 @@ def read_release_split(root: PathLike, task: str, split: str, language: str) -> 
 # --- the hub's Parquet conversion ---------------------------------------------------------------
 
 
-def hub_split_files(root: PathLike, config: str, split: str) -> list[Path]:
-    """The Parquet files of hub split ``config``/``split`` in a local snapshot, in shard order.
-
-    Accepts the layouts the hub uses: ``<config>/<split>/*.parquet`` (refs/convert/parquet),
-    ``<config>/<split>.parquet`` and ``<config>/<split>-*.parquet`` (uploaded shards). Two layouts
-    at once would read the data twice, so that is an error.
-    """
-    root = Path(root)
-    patterns = [layout.format(config=config, split=split) for layout in _HUB_LAYOUTS]
-    matches = [sorted(path for path in root.glob(pattern) if path.is_file()) for pattern in patterns]
-    found = [(pattern, files) for pattern, files in zip(patterns, matches, strict=True) if files]
-    if not found:
-        raise FileNotFoundError(f"{root}: no Parquet files for config {config!r} split {split!r} "
-                                f"(looked for {', '.join(patterns)})")
-    if len(found) > 1:
-        raise ValueError(f"{root}: config {config!r} split {split!r} matches more than one layout "
-                         f"({', '.join(pattern for pattern, _ in found)})")
-    return found[0][1]
-
-
 def _hub_split_name(split: str, language: str) -> str:
     return "train" if split == "train" else f"{'validation' if split == 'dev' else 'test'}.{language}"
 
@@ -356,19 +335,6 @@ def _hub_label(task: str, value: object, files: list[Path], position: int) -> st
     raise _unknown_label(_locate(files, position), task, value)
 
 
-@contextlib.contextmanager
-def _hub_dataset(files: list[Path]):
-    """The files as one ``datasets.Dataset``, cached under HF_DATASETS_CACHE or else a temp folder."""
-    import datasets  # slow to import, and only the hub source needs it
-
-    with contextlib.ExitStack() as stack:
-        cache_dir = None
-        if not os.environ.get("HF_DATASETS_CACHE"):
-            cache_dir = stack.enter_context(tempfile.TemporaryDirectory(prefix="mtbridge-xglue-"))
-        yield datasets.load_dataset("parquet", data_files=[str(path) for path in files], split="train",
-                                    cache_dir=cache_dir)
-
-
 def _hub_fields(task: str, columns: list[str], files: list[Path]) -> list[str]:
     fields = [name if name in columns or _HUB_ALIASES.get(name) not in columns else _HUB_ALIASES[name]
               for name in _HUB_FIELDS[task]]
@@ -379,9 +345,9 @@ def _hub_fields(task: str, columns: list[str], files: list[Path]) -> list[str]:
 
 
 def _hub_rows(root: PathLike, task: str, split: str, language: str, limit: int | None) -> list[dict]:
-    files = hub_split_files(root, HUB_CONFIGS[task], _hub_split_name(split, language))
+    files = hub.parquet_files(root, HUB_CONFIGS[task], _hub_split_name(split, language))
     rows: list[dict] = []
-    with _hub_dataset(files) as dataset:
+    with hub.parquet_dataset(files) as dataset:
         fields = _hub_fields(task, dataset.column_names, files)
         for position, record in enumerate(dataset):
             if len(rows) == limit:

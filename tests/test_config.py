@@ -50,7 +50,7 @@ def test_micro_config_loads_with_defaults(micro_config: dict) -> None:
     assert micro_config["finetuning"]["tasks"] == {}
     assert finetuning_settings(micro_config, "pos") == {
         "epochs": 1, "batch_size": 16, "learning_rate": 0.001, "warmup_ratio": 0.1, "dropout": 0.1,
-        "evaluations_per_epoch": 2, "pooling": "mean"}
+        "evaluations_per_epoch": 2, "pooling": "mean", "gradient_accumulation": 1, "eval_batch_size": 64}
 
 
 def test_overrides_replace_top_level_keys() -> None:
@@ -80,7 +80,7 @@ MISTAKES = [  # (change, the key its message names, what it says)
     (set_key("study.models", ["mbart", "gpt"]), "study.models", "unknown name(s) ['gpt']"),
     (set_key("study.tasks", ["nli", "qa"]), "study.tasks.1", "'qa' is not one of"),
     (set_key("models.xlmr.objectives", ["source", "mt-o2m"]), "models.xlmr.objectives",
-     "['mt-o2m'] need a seq2seq (mbart) architecture, not xlm-roberta"),
+     "['mt-o2m'] need a seq2seq architecture ['mbart', 'nllb'], not xlm-roberta"),
     (set_key("models.mbart.objectives", ["mt-m2m"]), "models.mbart.objectives",
      "so 'source' must be listed too"),
     (set_key("study.train_language", "klingon"), "study.train_language",

@@ -155,10 +155,15 @@ def test_predictions_do_not_depend_on_batching(small_world: SmallWorld, tokenize
     assert predict_indices(model, examples[::-1], frame.pad, 5) == reference[::-1]
 
 
+def task_definition(small_world: SmallWorld, task: str) -> dict:
+    spec = task_spec(task, small_world.world)
+    return {"name": spec.name, "kind": spec.kind, "metric": spec.metric, "labels": list(spec.labels)}
+
+
 def finetune_and_predict(small_world: SmallWorld, tokenizer_dir: Path, checkpoint: Path, output: Path,
                          task: str, architecture: str) -> dict[str, Path]:
-    arguments = dict(task=task, topics=small_world.topics, architecture=architecture, languages=LANGUAGES,
-                     max_length=48, tokenizer_dir=str(tokenizer_dir))
+    arguments = dict(task=task_definition(small_world, task), languages=LANGUAGES,
+                     spec={"architecture": architecture, "max_length": 48})
     finetuned = output / "finetuned"
     finetune(**arguments, settings=SETTINGS, checkpoint_dir=str(checkpoint),
              train_path=str(small_world.split(task, "train", "en")),
@@ -188,7 +193,7 @@ def test_finetune_and_predict_end_to_end(small_world: SmallWorld, tokenizer_dir:
     assert head["selected_step"] in (1, 2) and 0 <= head["dev_score"] <= 1 and head["tokens"] > 0
 
     table = pq.read_table(first["predictions"])
-    assert table.schema.equals(predictions_schema(spec.kind))
+    assert table.schema.equals(predictions_schema(spec))
     test_rows = rows_of(small_world, task, "test", "close")
     predictions = table.to_pylist()
     assert [row["id"] for row in predictions] == [row["id"] for row in test_rows]
@@ -218,8 +223,8 @@ def test_predict_refuses_a_head_for_another_task(small_world: SmallWorld, tokeni
     paths = finetune_and_predict(small_world, tokenizer_dir, random_checkpoints["mbart"], tmp_path, "pos",
                                  "mbart")
     with pytest.raises(ValueError, match="head labels .* differ from task ner's"):
-        predict(task="ner", topics=small_world.topics, architecture="mbart", languages=LANGUAGES,
-                max_length=48, tokenizer_dir=str(tokenizer_dir), finetuned_dir=str(paths["finetuned"]),
+        predict(task=task_definition(small_world, "ner"), languages=LANGUAGES,
+                spec={"architecture": "mbart", "max_length": 48}, finetuned_dir=str(paths["finetuned"]),
                 test_path=str(small_world.split("ner", "test", "close")),
                 predictions_path=str(tmp_path / "x.parquet"), metrics_path=str(tmp_path / "x.json"),
                 meta={}, threads=1)

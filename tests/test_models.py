@@ -77,7 +77,7 @@ def test_a_sequence_of_max_length_fits_the_positions(specs: dict, tokenizer, arc
 
 
 def test_unknown_architecture(specs: dict, tokenizer) -> None:
-    with pytest.raises(ValueError, match="unknown architecture 'gpt'"):
+    with pytest.raises(ValueError, match="architecture 'gpt' is not trained from scratch here"):
         build_config("gpt", specs["mbart"], tokenizer)
     encoder = empty_encoder(build_config("mbart", specs["mbart"], tokenizer))
     with pytest.raises(ValueError, match="pooling must be 'mean' or 'first'"):
@@ -153,7 +153,7 @@ def test_classifier_round_trip(specs: dict, tokenizer, tmp_path: Path, architect
                                token_level: bool) -> None:
     model = classifier(specs, tokenizer, architecture, token_level, pooling="first")
     torch.nn.init.normal_(model.classifier.weight)
-    save_classifier(model, tmp_path / "clf", {"labels": list("abcde"), "task": "demo"})
+    save_classifier(model, tmp_path / "clf", {"labels": list("abcde"), "task": "demo"}, tokenizer)
     loaded, head = load_classifier(tmp_path / "clf")
     assert head == {"labels": list("abcde"), "task": "demo", "token_level": token_level,
                     "pooling": "first"}
@@ -172,7 +172,7 @@ def test_pretrained_round_trip(specs: dict, tokenizer, tmp_path: Path, architect
     model = pretraining_model(build_config(architecture, specs[architecture], tokenizer)).eval()
     expected_class = MBartForConditionalGeneration if architecture == "mbart" else XLMRobertaForMaskedLM
     assert type(model) is expected_class
-    save_pretrained(model, tmp_path / "ckpt", {"objective": "test", "steps": 0})
+    save_pretrained(model, tmp_path / "ckpt", {"objective": "test", "steps": 0}, tokenizer)
     assert read_json(tmp_path / "ckpt" / "training.json") == {"objective": "test", "steps": 0}
     assert (tmp_path / "ckpt" / WEIGHTS_FILE).exists()
     assert not list((tmp_path / "ckpt").glob("*.bin"))

@@ -182,7 +182,6 @@ def test_mt_objective_needs_mbart(small_world: SmallWorld, tokenizer_dir: Path, 
                                   random_checkpoints: dict, tmp_path: Path) -> None:
     arguments = dict(spec=specs["xlm-roberta"], languages=LANGUAGES, train_language="en",
                      settings={"steps": 1, "batch_size": 2, "learning_rate": 0.001, "warmup_steps": 0},
-                     tokenizer_dir=str(tokenizer_dir),
                      source_dir=str(random_checkpoints["xlm-roberta"]),
                      corpus_paths=[str(small_world.parallel("en", "close"))],
                      output_dir=str(tmp_path / "out"), seed=SEED, threads=1)
@@ -197,7 +196,7 @@ def test_continue_pretraining_with_mt(small_world: SmallWorld, tokenizer_dir: Pa
                                       random_checkpoints: dict, tmp_path: Path) -> None:
     settings = {"steps": 2, "batch_size": 2, "learning_rate": 0.001, "warmup_steps": 0}
     continue_pretraining(spec=specs["mbart"], objective="mt-m2o", languages=LANGUAGES,
-                         train_language="en", settings=settings, tokenizer_dir=str(tokenizer_dir),
+                         train_language="en", settings=settings,
                          source_dir=str(random_checkpoints["mbart"]),
                          corpus_paths=[str(small_world.parallel("en", "close"))],
                          output_dir=str(tmp_path / "out"), seed=SEED, threads=1)

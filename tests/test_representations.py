@@ -36,10 +36,10 @@ def evaluation_path(small_world: SmallWorld, tmp_path_factory: pytest.TempPathFa
     return path
 
 
-def dump(tokenizer_dir: Path, checkpoint: Path, evaluation: Path, output: Path, architecture: str,
+def dump(checkpoint: Path, evaluation: Path, output: Path, architecture: str,
          **overrides) -> Path:
-    arguments = dict(architecture=architecture, languages=list(LANGUAGES), language="close", max_length=48,
-                     tokenizer_dir=str(tokenizer_dir), checkpoint_dir=str(checkpoint),
+    arguments = dict(spec={"architecture": architecture, "max_length": 48}, languages=list(LANGUAGES),
+                     language="close", checkpoint_dir=str(checkpoint),
                      evaluation_path=str(evaluation), output_path=str(output), pooling="mean",
                      batch_size=64, precision="float64", threads=1,
                      meta={"model": "tiny", "objective": "random-init"})
@@ -62,7 +62,7 @@ def test_dump_bytes_do_not_depend_on_batch_size(tmp_path: Path, tokenizer_dir: P
                                                evaluation_path: Path, architecture: str) -> None:
     digests = set()
     for batch_size in (1, 3, 64):
-        path = dump(tokenizer_dir, random_checkpoints[architecture], evaluation_path,
+        path = dump(random_checkpoints[architecture], evaluation_path,
                     tmp_path / f"batch{batch_size}.safetensors", architecture, batch_size=batch_size)
         digests.add(hashlib.sha256(path.read_bytes()).hexdigest())
     assert len(digests) == 1
@@ -73,7 +73,7 @@ def test_dump_holds_every_layer_with_ids_and_revision(tmp_path: Path, tokenizer_
                                                       random_checkpoints: dict, evaluation_path: Path,
                                                       architecture: str) -> None:
     checkpoint = random_checkpoints[architecture]
-    opened = open_dump(dump(tokenizer_dir, checkpoint, evaluation_path, tmp_path / "d.safetensors",
+    opened = open_dump(dump(checkpoint, evaluation_path, tmp_path / "d.safetensors",
                             architecture))
     layers = load_encoder(checkpoint).config.num_hidden_layers
     assert opened.layers == ["embeddings", *(f"layer_{i}" for i in range(1, layers + 1))]
@@ -113,11 +113,11 @@ def test_dump_refuses_bad_settings_and_other_languages(tmp_path: Path, tokenizer
                                                        evaluation_path: Path) -> None:
     checkpoint, output = random_checkpoints["mbart"], tmp_path / "d.safetensors"
     with pytest.raises(ValueError, match="pooling must be one of"):
-        dump(tokenizer_dir, checkpoint, evaluation_path, output, "mbart", pooling="max")
+        dump(checkpoint, evaluation_path, output, "mbart", pooling="max")
     with pytest.raises(ValueError, match="precision must be one of"):
-        dump(tokenizer_dir, checkpoint, evaluation_path, output, "mbart", precision="float16")
+        dump(checkpoint, evaluation_path, output, "mbart", precision="float16")
     with pytest.raises(ValueError, match=r"rows of language\(s\) \['close'\], expected only 'isolate'"):
-        dump(tokenizer_dir, checkpoint, evaluation_path, output, "mbart", language="isolate")
+        dump(checkpoint, evaluation_path, output, "mbart", language="isolate")
     assert not output.exists() and not list(tmp_path.iterdir())
 
 

@@ -19,11 +19,11 @@ import datasets
 import pytest
 
 from mtbridge.data import read_task_split
+from mtbridge.hub import parquet_files
 from mtbridge.xglue import (
     HUB_CONFIGS,
     XGLUE_LANGUAGES,
     XGLUE_TASKS,
-    hub_split_files,
     install_release,
     read_hub_split,
     read_release_split,
@@ -325,7 +325,7 @@ def test_a_file_without_its_label_column_fails_on_the_column_count(sources: dict
 
 def test_missing_hub_split_is_one_line(sources: dict[str, Path]) -> None:
     with pytest.raises(FileNotFoundError) as error:
-        hub_split_files(sources["hub"], "pos", "validation.pt")  # the hub has no POS pt
+        parquet_files(sources["hub"], "pos", "validation.pt")  # the hub has no POS pt
     message = str(error.value)
     assert "\n" not in message and str(sources["hub"]) in message and "'pos'" in message
     assert "pos/validation.pt/*.parquet" in message and "pos/validation.pt-*.parquet" in message
@@ -335,9 +335,9 @@ def test_missing_hub_split_is_one_line(sources: dict[str, Path]) -> None:
 
 
 def test_hub_split_files_are_in_shard_order(sources: dict[str, Path]) -> None:
-    assert [path.name for path in hub_split_files(sources["hub"], "wpr", "train")] == [
+    assert [path.name for path in parquet_files(sources["hub"], "wpr", "train")] == [
         "train-00000-of-00002.parquet", "train-00001-of-00002.parquet"]
-    assert hub_split_files(sources["hub"], "ner", "test.de") == [
+    assert parquet_files(sources["hub"], "ner", "test.de") == [
         sources["hub"] / "ner" / "test.de" / "0000.parquet"]
 
 
