@@ -161,7 +161,7 @@ def test_classifier_round_trip(specs: dict, tokenizer, tmp_path: Path, architect
     batch = inputs(tokenizer)
     assert torch.equal(loaded(**batch)[1], model(**batch)[1])
     assert sorted(path.name for path in (tmp_path / "clf").iterdir()) == sorted(
-        ["config.json", HEAD_FILE, WEIGHTS_FILE])
+        ["config.json", HEAD_FILE, WEIGHTS_FILE, "tokenizer.json", "tokenizer_config.json"])
     with safe_open(str(tmp_path / "clf" / WEIGHTS_FILE), framework="pt") as weights:
         assert torch.equal(weights.get_tensor("classifier.weight"), model.classifier.weight)
 
