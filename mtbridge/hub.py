@@ -119,3 +119,40 @@ def parquet_dataset(files: Sequence[Path]) -> Iterator:
             cache_dir = stack.enter_context(tempfile.TemporaryDirectory(prefix="mtbridge-datasets-"))
         yield datasets.load_dataset("parquet", data_files=[str(path) for path in files], split="train",
                                     cache_dir=cache_dir)
+
+
+REFERENCE = re.compile(r"\{id: (?P<id>[^,{}\s]+), revision: (?P<revision>[^,{}\s]+)\}")
+
+
+def pin_text(text: str, resolve) -> str:
+    """``text`` (a config file) with every ``{id: X, revision: <branch or tag>}`` pinned to the commit
+    ``resolve(X, revision)`` returns; references already at a commit are left alone."""
+    def pinned(match: re.Match) -> str:
+        if COMMIT.match(match["revision"]):
+            return match[0]
+        return f"{{id: {match['id']}, revision: {resolve(match['id'], match['revision'])}}}"
+    return REFERENCE.sub(pinned, text)
+
+
+def hub_commit(repo_id: str, revision: str) -> str:
+    """The commit a hub model or dataset repository's ``revision`` is at now (needs network)."""
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import RepositoryNotFoundError
+
+    api = HfApi()
+    for repo_type in ("model", "dataset"):
+        try:
+            return api.repo_info(repo_id, revision=revision, repo_type=repo_type).sha
+        except RepositoryNotFoundError:
+            continue
+    raise ValueError(f"{repo_id}: no model or dataset repository of that name on the hub")
+
+
+if __name__ == "__main__":
+    import sys
+
+    if len(sys.argv) != 3 or sys.argv[1] != "pin":
+        raise SystemExit("usage: python -m mtbridge.hub pin <config.yaml>  (rewrites branch revisions "
+                         "as the commits they are at now)")
+    config_path = Path(sys.argv[2])
+    config_path.write_text(pin_text(config_path.read_text(encoding="utf-8"), hub_commit), encoding="utf-8")

@@ -9,14 +9,19 @@ rule phase_data:
 
 rule phase_pretraining:
     input:
-        [paths.checkpoint(model, objective) for model, objective in model_objectives(config)
-         if objective not in CONTINUED_OBJECTIVES],
+        [checkpoint_path(model, objective) for model, objective in model_objectives(config)
+         if objective not in CONTINUED_OBJECTIVES or is_hub(model, objective)],
+    params:
+        folders=[paths.checkpoint_root("source"), paths.checkpoint_root("source", hub=True)],
+    shell:
+        # the folders DVC tracks must exist whichever kinds of checkpoint the study has
+        "mkdir -p {params.folders:q}"
 
 
 rule phase_continued:
     input:
-        [paths.checkpoint(model, objective) for model, objective in model_objectives(config)
-         if objective in CONTINUED_OBJECTIVES],
+        [checkpoint_path(model, objective) for model, objective in model_objectives(config)
+         if objective in CONTINUED_OBJECTIVES and not is_hub(model, objective)],
     params:
         folder=paths.checkpoint_root("mt-m2m"),
     shell:
