@@ -18,6 +18,7 @@ from mtbridge.models import load_pretrained
 from mtbridge.representations import Dump, open_dump
 from mtbridge.similarity import aligned, cka_matrix, cka_pairs
 from mtbridge.tables import pipe_table
+from mtbridge.training import select_device
 
 ESTIMATORS = ("biased", "debiased")
 SOURCE = "source"
@@ -87,10 +88,12 @@ def cka_between_models(*, source_path: PathLike, variant_path: PathLike, output_
     write_parquet(pd.DataFrame(rows, columns=MODEL_COLUMNS), output_path)
 
 
-def write_spectra(*, checkpoint_dir: PathLike, output_path: PathLike, model: str, objective: str) -> None:
+def write_spectra(*, checkpoint_dir: PathLike, output_path: PathLike, model: str, objective: str,
+                  device: dict | None = None) -> None:
     """Singular values of every 2-D weight of a pretraining checkpoint, one row per value."""
     write_parquet(weight_spectra.spectra(load_pretrained(checkpoint_dir), model_name=model,
-                                         objective=objective), output_path)
+                                         objective=objective, device=select_device(device).device),
+                  output_path)
 
 
 # --- tables ----------------------------------------------------------------------------------

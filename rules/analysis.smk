@@ -58,7 +58,7 @@ rule cka_models:
 rule spectra:
     input:
         checkpoint=objective_checkpoint,
-        settings=job_settings("mtbridge.analysis:write_spectra"),
+        settings=job_settings("mtbridge.analysis:write_spectra", device=DEVICE),
     output:
         paths.spectra("{model}", "{objective}"),
     threads: threads_of("analysis")
