@@ -18,7 +18,17 @@ from mtbridge.io import write_parquet
 from mtbridge.models import EncoderClassifier, load_classifier, load_encoder, save_classifier
 from mtbridge.tasks import TaskSpec
 from mtbridge.tokenizer import Framing, encode_texts, encode_words, framing, load_tokenizer
-from mtbridge.training import Batch, Device, Schedule, pad, seed_everything, select_device, train
+from mtbridge.training import (
+    Batch,
+    Device,
+    Extra,
+    Schedule,
+    pad,
+    resume_from,
+    seed_everything,
+    select_device,
+    train,
+)
 
 LOG = logging.getLogger("mtbridge")
 IGNORE = -100
@@ -213,7 +223,7 @@ def task_of(definition: dict) -> TaskSpec:
 
 def finetune(*, task: dict, spec: dict, languages: Sequence[str], settings: dict, checkpoint_dir: str,
              train_path: str, dev_path: str, output_dir: str, seed: int, threads: int, head: dict,
-             device: dict | None = None) -> None:
+             device: dict | None = None, resume: dict | None = None) -> None:
     """Fine-tune the checkpoint's encoder with a fresh head; keep the best dev-set state.
 
     ``task`` is the task definition, ``spec`` the model family's config entry.
@@ -246,15 +256,19 @@ def finetune(*, task: dict, spec: dict, languages: Sequence[str], settings: dict
     schedule = Schedule(steps=steps, learning_rate=settings["learning_rate"],
                         warmup_steps=round(settings["warmup_ratio"] * steps),
                         gradient_accumulation=settings.get("gradient_accumulation", 1), log_every=20)
+    state = resume_from(resume)
     record = train(model, epoch_batches(train_examples, settings["batch_size"], frame.pad,
                                         token_level, rng),
                    classifier_loss, schedule, evaluate,
-                   max(1, steps_per_epoch // settings["evaluations_per_epoch"]), device=where)
+                   max(1, steps_per_epoch // settings["evaluations_per_epoch"]), device=where,
+                   resume=state, rng=rng, extra=Extra(lambda: best, best.update))
     model.cpu().load_state_dict(best["state"])
     save_classifier(model, output_dir, {
         **head, "task": definition.name, "labels": list(definition.labels), "seed": seed,
         "selected_step": best["step"], "dev_score": round(best["score"], 6), **record,
     }, tokenizer)
+    if state is not None:
+        state.clear()
 
 
 def predict(*, task: dict, spec: dict, languages: Sequence[str], finetuned_dir: str, test_path: str,

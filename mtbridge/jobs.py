@@ -14,6 +14,7 @@ This module imports only the standard library, so a thin job script starts fast.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import importlib
 import json
 import logging
@@ -30,9 +31,16 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from mtbridge.provenance import provenance, provenance_path, read_settings, write_if_changed
+from mtbridge.provenance import (
+    SETTINGS_ROOT,
+    provenance,
+    provenance_path,
+    read_settings,
+    write_if_changed,
+)
 
 SOCKET_VARIABLE = "MTBRIDGE_WARM_SOCKET"
+RESUME_ROOT = ".mtbridge/resume"
 PRELOAD = ("torch", "transformers", "mtbridge.models", "mtbridge.pretraining",
            "mtbridge.finetuning", "mtbridge.tables", "mtbridge.data", "mtbridge.tokenizer")
 LOG_FORMAT = "%(asctime)s %(levelname)s %(message)s"
@@ -82,6 +90,15 @@ def run(function: str, log: str, **kwargs: Any) -> None:
 def job_params(snakemake: Any) -> SimpleNamespace:
     """The params of a Snakemake job, read from its settings file (see mtbridge.provenance)."""
     return SimpleNamespace(**read_settings(snakemake.input.settings)["params"])
+
+
+def resume_settings(snakemake: Any) -> dict[str, Any]:
+    """Where a training job saves its state to continue after a kill (``.mtbridge/resume/…``, beside
+    its settings file, not a declared output), keyed by its settings so a changed job starts afresh."""
+    settings = Path(snakemake.input.settings)
+    directory = Path(RESUME_ROOT, *settings.with_suffix("").parts[len(Path(SETTINGS_ROOT).parts):])
+    return {"directory": str(directory), "key": hashlib.sha256(settings.read_bytes()).hexdigest(),
+            "every": int(snakemake.config.get("resume_every", 0))}
 
 
 def run_job(snakemake: Any, **kwargs: Any) -> None:

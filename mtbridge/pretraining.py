@@ -29,7 +29,7 @@ from torch import nn
 from mtbridge.config import CONTINUED_OBJECTIVES
 from mtbridge.models import build_config, load_pretrained, pretraining_model, save_pretrained
 from mtbridge.tokenizer import Framing, encode_texts, framing, load_tokenizer
-from mtbridge.training import Batch, Schedule, pad, seed_everything, select_device, train
+from mtbridge.training import Batch, Schedule, pad, resume_from, seed_everything, select_device, train
 
 MASK_RATIO = 0.35
 MEAN_SPAN = 3.5
@@ -225,8 +225,11 @@ def source_batches(architecture: str, documents: Sequence[Document], frame: Fram
 
 def pretrain_source(*, spec: dict, languages: Sequence[str], tokenizer_dir: str,
                     corpus_paths: Sequence[str], output_dir: str, seed: int, threads: int,
-                    device: dict | None = None) -> None:
-    """Objective ``source``: pretrain a fresh model on the monolingual corpora."""
+                    device: dict | None = None, resume: dict | None = None) -> None:
+    """Objective ``source``: pretrain a fresh model on the monolingual corpora.
+
+    ``resume`` (directory, key, every; see mtbridge.training.Resume) lets a killed job continue.
+    """
     rng = seed_everything(seed, threads)
     tokenizer = load_tokenizer(tokenizer_dir)
     frame = framing(tokenizer, spec["architecture"], languages)
@@ -235,15 +238,19 @@ def pretrain_source(*, spec: dict, languages: Sequence[str], tokenizer_dir: str,
     settings = spec["pretraining"]
     batches = source_batches(spec["architecture"], documents, frame, tokenizer,
                              settings["batch_size"], spec["max_length"], rng)
-    record = train(model, batches, model_loss, schedule_of(settings), device=select_device(device))
+    state = resume_from(resume)
+    record = train(model, batches, model_loss, schedule_of(settings), device=select_device(device),
+                   resume=state, rng=rng)
     save_pretrained(model.cpu(), output_dir,
                     {"objective": "source", "seed": seed, **settings, **record}, tokenizer)
+    if state is not None:
+        state.clear()
 
 
 def continue_pretraining(*, spec: dict, objective: str, languages: Sequence[str],
                          train_language: str, settings: dict, source_dir: str,
                          corpus_paths: Sequence[str], output_dir: str, seed: int,
-                         threads: int, device: dict | None = None) -> None:
+                         threads: int, device: dict | None = None, resume: dict | None = None) -> None:
     """Continue the ``source`` checkpoint with ``objective`` for the shared budget ``settings``.
 
     ``corpus_paths`` are the parallel corpora for MT objectives, and for ``denoise-cp`` the
@@ -264,9 +271,13 @@ def continue_pretraining(*, spec: dict, objective: str, languages: Sequence[str]
                              f"not {spec['architecture']}")
         pairs = read_pairs(corpus_paths, tokenizer, objective, train_language)
         batches = translation_batches(pairs, frame, settings["batch_size"], spec["max_length"], rng)
-    record = train(model, batches, model_loss, schedule_of(settings), device=select_device(device))
+    state = resume_from(resume)
+    record = train(model, batches, model_loss, schedule_of(settings), device=select_device(device),
+                   resume=state, rng=rng)
     save_pretrained(model.cpu(), output_dir,
                     {"objective": objective, "seed": seed, **settings, **record}, tokenizer)
+    if state is not None:
+        state.clear()
 
 
 def random_init(*, spec: dict, tokenizer_dir: str, output_dir: str, seed: int, threads: int) -> None:

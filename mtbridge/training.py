@@ -10,9 +10,12 @@ import contextlib
 import logging
 import os
 import random
+import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -85,15 +88,97 @@ class Schedule:
     log_every: int = 50
 
 
+@dataclass(frozen=True)
+class Resume:
+    """Where a training job keeps its last state, so that a killed job (preemption, time limit)
+    continues from there on its next attempt instead of from zero, and ends with the same weights.
+
+    The folder is not a declared output (Snakemake deletes those when a job fails); ``key`` is
+    the job's settings, so a state saved under other settings or code is ignored.
+    """
+
+    directory: Path
+    key: str
+    every: int  # optimizer steps between saves; 0 saves nothing
+
+    @property
+    def path(self) -> Path:
+        return self.directory / "state.pt"
+
+    def load(self) -> dict[str, Any] | None:
+        if not self.path.exists():
+            return None
+        state = torch.load(self.path, weights_only=True)
+        return state if state.get("key") == self.key else None
+
+    def save(self, state: dict[str, Any]) -> None:
+        """Atomically: a kill while saving leaves the previous state."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        partial = self.path.with_suffix(".partial")
+        torch.save({**state, "key": self.key}, partial)
+        os.replace(partial, self.path)
+
+    def clear(self) -> None:
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def resume_from(settings: dict | None) -> Resume | None:
+    """A job's ``resume`` argument (directory, key, every) as a Resume; None when not given."""
+    if not settings or not settings.get("every"):
+        return None
+    return Resume(Path(settings["directory"]), settings["key"], int(settings["every"]))
+
+
+@dataclass(frozen=True)
+class Extra:
+    """Job state beyond the model and optimizer that a resumed run needs (e.g. the best dev state)."""
+
+    get: Callable[[], Any]
+    set: Callable[[Any], None]
+
+
+def restore(state: dict[str, Any], model: nn.Module, optimizer, scheduler, next_batch: Callable[[], Batch],
+            accumulation: int, rng: random.Random | None, extra: Extra | None) -> None:
+    """Put a saved run back where it was: weights, optimizer, schedule, and the batch stream, which is
+    replayed (its order depends only on the job's RNG) before the torch RNG is set to its saved state."""
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    scheduler.load_state_dict(state["scheduler"])
+    for _ in range(state["step"] * accumulation):
+        next_batch()
+    if rng is not None and list(rng.getstate()[1]) != state["rng"]:
+        raise RuntimeError("the replayed batch stream does not match the saved one; cannot resume exactly")
+    torch.set_rng_state(state["torch_rng"])
+    if torch.cuda.is_available() and state.get("cuda_rng") is not None:
+        torch.cuda.set_rng_state_all(state["cuda_rng"])
+    if extra is not None:
+        extra.set(state["extra"])
+
+
+def snapshot(step: int, model: nn.Module, optimizer, scheduler, running: float, tokens: int,
+             rng: random.Random | None, extra: Extra | None) -> dict[str, Any]:
+    return {
+        "step": step, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict(), "running": running, "tokens": tokens,
+        "rng": list(rng.getstate()[1]) if rng is not None else None,
+        "torch_rng": torch.get_rng_state(),
+        "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+        "extra": extra.get() if extra is not None else None,
+    }
+
+
 def train(model: nn.Module, next_batch: Callable[[], Batch],
           loss_of: Callable[[nn.Module, Batch], torch.Tensor], schedule: Schedule,
           evaluate: Callable[[int], None] | None = None, evaluate_every: int = 0,
-          device: Device | None = None) -> dict[str, float]:
+          device: Device | None = None, resume: Resume | None = None, rng: random.Random | None = None,
+          extra: Extra | None = None) -> dict[str, float]:
     """Run ``schedule.steps`` AdamW steps with linear warm-up and decay; log loss and speed.
 
     Each step sums the gradients of ``schedule.gradient_accumulation`` batches, each loss scaled
     by its share, so a step sees the same effective batch on a small GPU as on a large one.
     ``evaluate(step)`` is called every ``evaluate_every`` steps and after the last one.
+    With ``resume``, the state is saved every ``resume.every`` steps and a saved state is continued
+    (``rng`` is the job's RNG that the batch stream draws from; ``extra`` any other job state).
     Returns the final running loss and the number of input tokens read (the budget).
     """
     device = device or Device(torch.device("cpu"))
@@ -101,8 +186,13 @@ def train(model: nn.Module, next_batch: Callable[[], Batch],
     optimizer = torch.optim.AdamW(model.parameters(), lr=schedule.learning_rate, weight_decay=0.01)
     scheduler = get_linear_schedule_with_warmup(optimizer, schedule.warmup_steps, schedule.steps)
     model.train()
-    running, tokens, started = None, 0, time.perf_counter()
-    for step in range(1, schedule.steps + 1):
+    running, tokens, started, first = None, 0, time.perf_counter(), 1
+    saved = resume.load() if resume is not None else None
+    if saved is not None:
+        restore(saved, model, optimizer, scheduler, next_batch, schedule.gradient_accumulation, rng, extra)
+        running, tokens, first = saved["running"], saved["tokens"], saved["step"] + 1
+        LOG.info("resuming from step %d of %d (%s)", saved["step"], schedule.steps, resume.path)
+    for step in range(first, schedule.steps + 1):
         step_loss = 0.0
         for _ in range(schedule.gradient_accumulation):
             batch = device.move(next_batch())
@@ -124,4 +214,6 @@ def train(model: nn.Module, next_batch: Callable[[], Batch],
                                      or step == schedule.steps):
             evaluate(step)
             model.train()
+        if resume is not None and step % resume.every == 0 and step < schedule.steps:
+            resume.save(snapshot(step, model, optimizer, scheduler, running, tokens, rng, extra))
     return {"final_loss": round(float(running), 6), "tokens": tokens}

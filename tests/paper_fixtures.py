@@ -135,9 +135,9 @@ def build_model(architecture: str, tokenizer, seed: int = 0) -> torch.nn.Module:
     special = dict(vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id)
     seq2seq = dict(d_model=WIDTH, encoder_layers=LAYERS, decoder_layers=LAYERS,
                    encoder_attention_heads=HEADS, decoder_attention_heads=HEADS, encoder_ffn_dim=FFN,
-                   decoder_ffn_dim=FFN, max_position_embeddings=POSITIONS, bos_token_id=tokenizer.bos_token_id,
-                   eos_token_id=tokenizer.eos_token_id, decoder_start_token_id=tokenizer.eos_token_id,
-                   **special)
+                   decoder_ffn_dim=FFN, max_position_embeddings=POSITIONS,
+                   bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+                   decoder_start_token_id=tokenizer.eos_token_id, **special)
     encoder = dict(hidden_size=WIDTH, num_hidden_layers=LAYERS, num_attention_heads=HEADS,
                    intermediate_size=FFN, **special)
     if architecture == "mbart":

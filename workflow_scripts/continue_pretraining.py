@@ -1,5 +1,5 @@
 """Continued pretraining of the source checkpoint (MT directions or the denoising control)."""
-from mtbridge.jobs import job_params, run_job
+from mtbridge.jobs import job_params, resume_settings, run_job
 
 params = job_params(snakemake)
 run_job(
@@ -9,4 +9,5 @@ run_job(
     settings=params.settings, source_dir=snakemake.input.source,
     corpus_paths=list(snakemake.input.corpora), output_dir=snakemake.output[0],
     seed=params.seed, threads=snakemake.threads, device=params.device,
+    resume=resume_settings(snakemake),
 )

@@ -1,5 +1,5 @@
 """Fine-tuning on the training language with dev-set model selection."""
-from mtbridge.jobs import job_params, run_job
+from mtbridge.jobs import job_params, resume_settings, run_job
 
 params = job_params(snakemake)
 run_job(
@@ -8,5 +8,6 @@ run_job(
     checkpoint_dir=snakemake.input.checkpoint, train_path=snakemake.input.train,
     dev_path=snakemake.input.dev, output_dir=snakemake.output[0],
     seed=int(snakemake.wildcards.seed), threads=snakemake.threads, device=params.device,
+    resume=resume_settings(snakemake),
     head={"model": snakemake.wildcards.model, "objective": snakemake.wildcards.objective},
 )

@@ -1,5 +1,5 @@
 """Objective `source`: pretraining on the monolingual corpora."""
-from mtbridge.jobs import job_params, run_job
+from mtbridge.jobs import job_params, resume_settings, run_job
 
 params = job_params(snakemake)
 run_job(
@@ -7,4 +7,5 @@ run_job(
     spec=params.spec, languages=list(params.languages),
     tokenizer_dir=snakemake.input.tokenizer, corpus_paths=list(snakemake.input.corpora),
     output_dir=snakemake.output[0], seed=params.seed, threads=snakemake.threads, device=params.device,
+    resume=resume_settings(snakemake),
 )
