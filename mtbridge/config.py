@@ -101,9 +101,10 @@ def check_config(config: dict) -> None:
         raise ConfigError(f"config key study.train_language: {study['train_language']!r} is not in "
                           f"study.languages {study['languages']}")
     check_tasks(config)
+    read = list(dict.fromkeys([*study["languages"], *config.get("parallel", {}).get("languages", [])]))
     for name in study["models"]:
         check_objectives(name, config["models"][name], is_synthetic(config))
-        check_fallback(name, config["models"][name], study["languages"])
+        check_fallback(name, config["models"][name], read)
     unknown_tasks = sorted(set(config["finetuning"].get("tasks", {})) - set(study["tasks"]))
     if unknown_tasks:
         raise ConfigError(f"config key finetuning.tasks: settings for {unknown_tasks}, which are not "
@@ -199,7 +200,7 @@ def check_fallback(name: str, spec: dict, languages: list[str]) -> None:
     unknown = sorted(set(spec["language_fallback"]) - set(languages))
     if unknown:
         raise ConfigError(f"config key models.{name}.language_fallback: {unknown} are not in "
-                          f"study.languages {languages}")
+                          f"study.languages or parallel.languages {languages}")
 
 
 def task_languages(config: dict, task: str) -> list[str]:

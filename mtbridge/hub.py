@@ -60,7 +60,7 @@ def snapshot(ref: dict, *, key: str, repo_type: str = "model",
             raise FileNotFoundError(f"config key {key}.path: {path} is not a directory; expected a "
                                     f"local copy of the {repo_type}")
         return path
-    from huggingface_hub import snapshot_download
+    from huggingface_hub import constants, snapshot_download
     from huggingface_hub.errors import LocalEntryNotFoundError
 
     offline = hub_offline()
@@ -70,14 +70,23 @@ def snapshot(ref: dict, *, key: str, repo_type: str = "model",
                                    local_files_only=offline)
     except LocalEntryNotFoundError:
         raise HubUnavailable(
-            f"config key {key}: {repo_type} {describe(ref)} is not in the local Hugging Face cache "
-            f"({os.environ.get('HF_HOME', '~/.cache/huggingface')}) and the hub is "
+            f"config key {key}: {repo_type} {describe(ref)} is not (completely) in the local Hugging Face "
+            f"cache ({constants.HF_HUB_CACHE}) and the hub is "
             f"{'switched off (HF_HUB_OFFLINE)' if os.environ.get('HF_HUB_OFFLINE') else 'unreachable'}; "
             f"fetch it where there is network (`hf download {ref['id']} --revision {ref['revision']}"
             f"{' --repo-type dataset' if repo_type == 'dataset' else ''}`) and copy the cache, "
             f"or set {key} to {{path: <local copy>}}"
         ) from None
     return Path(folder)
+
+
+def repo_files(ref: dict) -> list[str] | None:
+    """The files of a hub reference's revision, or None where the hub is not asked (a path, offline)."""
+    if "path" in ref or hub_offline():
+        return None
+    from huggingface_hub import HfApi
+
+    return HfApi().list_repo_files(ref["id"], revision=ref["revision"])
 
 
 def snapshot_revision(folder: str | os.PathLike, ref: dict) -> str:

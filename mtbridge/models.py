@@ -110,6 +110,15 @@ def save_pretrained(model: nn.Module, directory: str | os.PathLike, info: dict, 
         write_json(info, tmp / TRAINING_FILE)
 
 
+def model_files(ref: dict) -> tuple[str, ...]:
+    """What to download: PyTorch ``.bin`` weights only where a repository has no safetensors (many
+    hold both, and the weights are the gigabytes)."""
+    files = hub.repo_files(ref)
+    if files is not None and any(name.endswith(".safetensors") for name in files):
+        return tuple(pattern for pattern in MODEL_FILES if not pattern.endswith(".bin"))
+    return MODEL_FILES
+
+
 def fetch_checkpoint(*, ref: dict, key: str, architecture: str, output_dir: str,
                      trust_remote_code: bool = False) -> None:
     """Copy a pinned hub checkpoint (or a local one) into the pipeline as safetensors plus tokenizer.
@@ -118,7 +127,7 @@ def fetch_checkpoint(*, ref: dict, key: str, architecture: str, output_dir: str,
     """
     from transformers import AutoTokenizer
 
-    folder = hub.snapshot(ref, key=key, allow_patterns=MODEL_FILES)
+    folder = hub.snapshot(ref, key=key, allow_patterns=model_files(ref))
     expected = MODEL_TYPES[architecture]
     found = AutoConfig.from_pretrained(str(folder), trust_remote_code=trust_remote_code).model_type
     if found != expected:

@@ -11,7 +11,7 @@ rule dump_activations:
         settings=job_settings(
             "mtbridge.representations:dump_activations",
             spec=model_spec,
-            languages=ANALYSIS_LANGUAGES,
+            languages=job_language,
             settings=dump_settings,
             device=DEVICE,
         ),

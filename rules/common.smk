@@ -32,14 +32,18 @@ prepare_config(config, os.path.join(workflow.basedir, "schemas", "config.schema.
 STUDY = config["study"]
 TRAIN = STUDY["train_language"]
 LANGUAGES = STUDY["languages"]
-# languages a model reads: the study's, and in the XGLUE study those of the parallel corpus too
-MODEL_LANGUAGES = list(dict.fromkeys([*LANGUAGES, *(b for _, b in parallel_pairs(config))]))
 TASKS = STUDY["tasks"]
 SEEDS = STUDY["seeds"]
 SYNTHETIC = is_synthetic(config)
+# languages continued pretraining reads: the study's (synthetic), or en and the parallel corpus's (XGLUE)
+CONTINUED_LANGUAGES = LANGUAGES if SYNTHETIC else [TRAIN, *(b for _, b in parallel_pairs(config))]
 EVALUATION_SPLITS = ["dev", "test"]  # every language; the train split exists for TRAIN only
 TASK_LANGUAGES = {task: task_languages(config, task) for task in TASKS}
 ANALYSIS_LANGUAGES = evaluation_languages(config)
+# tasks with splits to write: the study's, and XNLI when its test premises are the evaluation set
+SPLIT_TASKS = list(dict.fromkeys(
+    [*TASKS, *([] if SYNTHETIC or config["evaluation"]["source"] != "xnli" else ["xnli"])]
+))
 DEVICE = config["device"]
 RESOURCES = {kind: job_resources(config, kind) for kind in config["resources"]}
 
@@ -56,9 +60,9 @@ def resources_of(kind):
 wildcard_constraints:
     model="|".join(STUDY["models"]),
     language="|".join(LANGUAGES),
-    source="|".join(MODEL_LANGUAGES),
-    target="|".join(MODEL_LANGUAGES),
-    task="|".join(TASKS),
+    source="|".join(CONTINUED_LANGUAGES),
+    target="|".join(CONTINUED_LANGUAGES),
+    task="|".join(SPLIT_TASKS),
     split="train|dev|test",
     seed=r"\d+",
     objective="|".join(OBJECTIVES),
@@ -110,8 +114,18 @@ def random_init_base(wildcards):
     return paths.tokenizer() if SYNTHETIC else source_checkpoint(wildcards)
 
 
+NOT_SPEC = ("objectives", "hub", "finetuning")  # read through the DAG, never by a job
+
+
 def model_spec(wildcards):
-    return config["models"][wildcards.model]
+    """A family's architecture and sizes: what its jobs read (so a changed objective list or
+    fine-tuning batch size reruns no fetch, pretraining or dump)."""
+    spec = config["models"][wildcards.model]
+    return {key: value for key, value in spec.items() if key not in NOT_SPEC}
+
+
+def job_language(wildcards):
+    return [wildcards.language]
 
 
 def language_outputs(language):

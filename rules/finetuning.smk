@@ -12,7 +12,7 @@ rule finetune:
             task=task_of,
             spec=model_spec,
             settings=finetune_settings,
-            languages=LANGUAGES,
+            languages=[TRAIN],
             device=DEVICE,
         ),
     output:
@@ -34,7 +34,7 @@ rule predict:
             "mtbridge.finetuning:predict",
             task=task_of,
             spec=model_spec,
-            languages=LANGUAGES,
+            languages=job_language,
             meta=task_meta,
             batch_size=prediction_batch_size,
             device=DEVICE,

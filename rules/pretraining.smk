@@ -67,7 +67,7 @@ rule continue_pretraining:
         settings=job_settings(
             "mtbridge.pretraining:continue_pretraining",
             spec=model_spec,
-            languages=MODEL_LANGUAGES,
+            languages=CONTINUED_LANGUAGES,
             train_language=TRAIN,
             settings=config["continued_pretraining"],
             seed=config["seed"],

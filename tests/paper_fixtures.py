@@ -243,6 +243,7 @@ def cache_repository(hf_home: str | os.PathLike, repo_id: str, source: str | os.
         link = storage / "snapshots" / commit / path.relative_to(source)
         link.parent.mkdir(parents=True, exist_ok=True)
         link.symlink_to(os.path.relpath(blob, link.parent))
-    (storage / "refs").mkdir(parents=True, exist_ok=True)
-    (storage / "refs" / branch).write_text(commit)
+    ref = storage / "refs" / branch  # a branch may hold slashes (refs/convert/parquet)
+    ref.parent.mkdir(parents=True, exist_ok=True)
+    ref.write_text(commit)
     return commit

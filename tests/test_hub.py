@@ -20,15 +20,17 @@ def test_a_path_reference_is_used_as_it_is(tmp_path: Path) -> None:
 
 def test_an_uncached_hub_reference_fails_at_once_in_one_line(tmp_path: Path,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from huggingface_hub import constants
+
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))  # read at import, so patch the value
     hub.hub_offline.cache_clear()
     with pytest.raises(hub.HubUnavailable) as error:
         hub.snapshot({"id": "facebook/mbart-large-50", "revision": COMMIT}, key="models.m.hub.source")
     message = str(error.value)
     assert "\n" not in message
     assert message.startswith(f"config key models.m.hub.source: model facebook/mbart-large-50@{COMMIT} "
-                              "is not in the local Hugging Face cache")
+                              f"is not (completely) in the local Hugging Face cache ({tmp_path})")
     assert "HF_HUB_OFFLINE" in message and "{path: <local copy>}" in message
     with pytest.raises(hub.HubUnavailable, match="--repo-type dataset"):
         hub.snapshot({"id": "microsoft/xglue", "revision": "main"}, key="xglue.hub", repo_type="dataset")

@@ -36,16 +36,18 @@ from paper_fixtures import (
     write_opus,
     write_xglue_release,
 )
+from test_xglue import expected_rows, write_hub
 
 from mtbridge import hub, paths
 from mtbridge.analysis import write_spectra
 from mtbridge.config import CONTINUED_OBJECTIVES, ConfigError, load_config
-from mtbridge.corpora import write_evaluation_set, write_parallel_corpus
+from mtbridge.corpora import write_evaluation_set, write_parallel_corpus, write_xglue_split
+from mtbridge.data import read_task_split
 from mtbridge.models import MODEL_TYPES, fetch_checkpoint, load_encoder, load_pretrained
 from mtbridge.pretraining import continue_pretraining, random_init
 from mtbridge.representations import dump_activations, open_dump
 from mtbridge.tokenizer import NLLB_CODES, framing, language_code, language_codes, load_tokenizer
-from mtbridge.xglue import HUB_MISSING, XGLUE_LANGUAGES
+from mtbridge.xglue import HUB_MISSING, XGLUE_LANGUAGES, xglue_task_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 PAPER = ROOT / "configs" / "paper.yaml"
@@ -54,6 +56,7 @@ OFFLINE = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_VERB
 KEY = "models.family.hub.source"
 PARALLEL_ID, FLORES_ID = "fixture/opus-100", "fixture/flores_plus"
 MMT_ID = "fixture/mbart-mmt-standin"  # another mBART stand-in (other weights, same tokenizer)
+XGLUE_ID, XGLUE_REVISION = "fixture/xglue", "refs/convert/parquet"  # as configs/paper.yaml pins it
 
 
 def repo_id(architecture: str) -> str:
@@ -84,6 +87,8 @@ def standins(tmp_path_factory: pytest.TempPathFactory) -> StandIns:
                                             repo_type="dataset")
     commits[FLORES_ID] = cache_repository(hf_home, FLORES_ID, write_flores(root / "flores", LANGUAGES),
                                           repo_type="dataset")
+    commits[XGLUE_ID] = cache_repository(hf_home, XGLUE_ID, write_hub(root / "xglue_hub"),
+                                         repo_type="dataset", branch=XGLUE_REVISION)
     return StandIns(root, hf_home, checkpoints, commits)
 
 
@@ -95,6 +100,7 @@ def offline_cache(standins: StandIns, monkeypatch: pytest.MonkeyPatch):
     for name, value in OFFLINE.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("HF_HOME", str(standins.hf_home))
+    monkeypatch.setenv("HF_HUB_CACHE", str(standins.hf_home / "hub"))  # read at import: patched below too
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(standins.hf_home / "hub"))
     hub.hub_offline.cache_clear()
     yield standins
@@ -182,8 +188,8 @@ def test_an_uncached_model_is_one_line_offline(offline_cache: StandIns, tmp_path
                          architecture="mbart", output_dir=str(output))
     assert time.perf_counter() - started < 10  # no network retries
     message = one_line(error)
-    assert message.startswith(f"config key {KEY}: model nobody/missing-model@main is not in the local "
-                              "Hugging Face cache")
+    assert message.startswith(f"config key {KEY}: model nobody/missing-model@main is not (completely) in "
+                              "the local Hugging Face cache")
     assert "HF_HUB_OFFLINE" in message and "hf download nobody/missing-model --revision main`" in message
     assert not output.exists()
 
@@ -201,8 +207,8 @@ def test_an_uncached_dataset_is_one_line_offline(offline_cache: StandIns, tmp_pa
         write_parallel_corpus(ref={"id": "nobody/missing-opus", "revision": "main"}, key="parallel.hub",
                               source="en", target="de", split="train", max_pairs=10, path=str(path))
     message = one_line(error)
-    assert message.startswith("config key parallel.hub: dataset nobody/missing-opus@main is not in the "
-                              "local Hugging Face cache")
+    assert message.startswith("config key parallel.hub: dataset nobody/missing-opus@main is not "
+                              "(completely) in the local Hugging Face cache")
     assert "--repo-type dataset`" in message and "set parallel.hub to {path: <local copy>}" in message
     assert not path.exists() and not path.parent.exists()
     evaluation = {"source": "flores", "hub": {"id": "nobody/missing-flores", "revision": "main"},
@@ -285,6 +291,17 @@ def test_an_nllb_family_trains_dumps_and_has_spectra(standins: StandIns, tmp_pat
     write_spectra(checkpoint_dir=str(tmp_path / "mt"), output_path=str(tmp_path / "spectra.parquet"),
                   model="nllb", objective="mt-m2m")
     assert {"encoder", "decoder"} <= set(pd.read_parquet(tmp_path / "spectra.parquet")["stack"])
+
+
+@pytest.mark.parametrize(("task", "split", "language"), [("ner", "test", "de"), ("pawsx", "train", "en"),
+                                                       ("wpr", "dev", "de"), ("xnli", "test", "de")])
+def test_xglue_splits_from_the_cached_parquet_conversion(offline_cache: StandIns, tmp_path: Path, task: str,
+                                                         split: str, language: str) -> None:
+    xglue = {"source": "hub", "hub": {"id": XGLUE_ID, "revision": XGLUE_REVISION}, "max_examples": {}}
+    path = tmp_path / f"{task}.parquet"
+    write_xglue_split(xglue=xglue, task=task, split=split, language=language, path=str(path))
+    rows = read_task_split(path, xglue_task_spec(task).kind).to_pylist()
+    assert rows == expected_rows(task, split, language)
 
 
 # --- language codes ---------------------------------------------------------------------------
@@ -446,6 +463,36 @@ def test_paper_config_mistakes_are_one_line_naming_the_key(paper_raw: dict, tmp_
     assert one_line(error).startswith(message), str(error.value)
 
 
+def test_a_fallback_may_name_a_language_of_the_parallel_corpus_only(paper_raw: dict, tmp_path: Path) -> None:
+    raw = copy.deepcopy(paper_raw)
+    raw["study"]["languages"] = ["en", "de", "fr"]
+    raw["parallel"]["languages"] = ["de", "bg"]  # bg: parallel corpus only, no mBART-50 code
+    raw["models"]["mbart50"]["language_fallback"] = {}
+    raw["models"]["mbart50cp"]["language_fallback"] = {"bg": "ru"}
+    path = tmp_path / "paper.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    assert load_config(path)["models"]["mbart50cp"]["language_fallback"] == {"bg": "ru"}
+
+
+def test_continued_pretraining_needs_a_code_for_every_parallel_language(standins: StandIns,
+                                                                        tmp_path: Path) -> None:
+    """Why a parallel-only language needs a fallback: the job frames it (and fails without one)."""
+    write_parallel_corpus(ref={"path": str(standins.root / "opus")}, key="parallel.hub", source="en",
+                          target="bg", split="train", max_pairs=2, path=str(tmp_path / "en-bg.parquet"))
+    arguments = dict(objective="mt-o2m", languages=["en", "de", "bg"], train_language="en",
+                     settings={"steps": 1, "batch_size": 2, "learning_rate": 0.001, "warmup_steps": 0},
+                     source_dir=str(standins.checkpoints["mbart"]),
+                     corpus_paths=[str(tmp_path / "en-bg.parquet")], seed=1, threads=1,
+                     device={"accelerator": "cpu"})
+    spec = {"architecture": "mbart", "max_length": 32, "language_fallback": {}}
+    with pytest.raises(ValueError, match="language 'bg' has no code in this tokenizer"):
+        continue_pretraining(spec=spec, output_dir=str(tmp_path / "failed"), **arguments)
+    assert not (tmp_path / "failed").exists()
+    continue_pretraining(spec={**spec, "language_fallback": {"bg": "ru"}}, output_dir=str(tmp_path / "mt"),
+                         **arguments)
+    assert json.loads((tmp_path / "mt" / "training.json").read_text())["objective"] == "mt-o2m"
+
+
 # --- the paper DAG, offline -------------------------------------------------------------------
 
 
@@ -463,8 +510,9 @@ def copy_workflow(destination: Path) -> Path:
 def no_network_environment(hf_home: Path) -> dict[str, str]:
     """Offline, an empty cache, and the hub and every proxy pointed at a closed local port."""
     closed = "http://127.0.0.1:9"
-    return {**os.environ, **OFFLINE, "HF_HOME": str(hf_home), "HF_ENDPOINT": closed, "HTTP_PROXY": closed,
-            "HTTPS_PROXY": closed, "http_proxy": closed, "https_proxy": closed, "PYTHONWARNINGS": "ignore"}
+    return {**os.environ, **OFFLINE, "HF_HOME": str(hf_home), "HF_HUB_CACHE": str(hf_home / "hub"),
+            "HF_ENDPOINT": closed, "HTTP_PROXY": closed, "HTTPS_PROXY": closed, "http_proxy": closed,
+            "https_proxy": closed, "PYTHONWARNINGS": "ignore"}
 
 
 def snakemake(workdir: Path, configfile: Path, *arguments: str, environment: dict[str, str],
@@ -531,25 +579,27 @@ def expected_jobs(config: dict) -> dict[str, int]:
     return {rule: count for rule, count in counts.items() if count}
 
 
-PAPER_VARIANTS = {
-    "as-shipped": {},
+PAPER_VARIANTS = [  # (edits of configs/paper.yaml by dotted key)
+    pytest.param({}, id="as-shipped"),
     # every family, the release instead of the hub (POS pt comes back), XNLI premises for CKA
-    "all-families-release-xnli": {
-        "study.models": ["mbart50", "mbart50cp", "xlmr", "xlmrlarge", "mbert", "nllb"],
-        "models.mbert.objectives": ["source", "random-init"],
-        "xglue": {"source": "release",
-                  "release": {"path": "/data/xglue_full_dataset.tar.gz", "sha256": "a" * 64}},
-        "evaluation": {"source": "xnli", "max_sentences": 1000},
-    },
-}
+    pytest.param({"study.models": ["mbart50", "mbart50cp", "xlmr", "xlmrlarge", "mbert", "nllb"],
+                  "models.mbert.objectives": ["source", "random-init"],
+                  "xglue": {"source": "release",
+                            "release": {"path": "/data/xglue_full_dataset.tar.gz", "sha256": "a" * 64}},
+                  "evaluation": {"source": "xnli", "max_sentences": 1000}},
+                 id="all-families-release-xnli"),
+    pytest.param({"study.tasks": ["ner", "wpr"], "finetuning.tasks": {"ner": {"epochs": 5}},
+                  "evaluation": {"source": "xnli", "max_sentences": 1000}},
+                 id="xnli-evaluation-without-the-xnli-task"),
+]
 
 
-@pytest.mark.parametrize("variant", list(PAPER_VARIANTS))
+@pytest.mark.parametrize("edits", PAPER_VARIANTS)
 def test_paper_dag_plans_offline_with_the_expected_jobs(paper_raw: dict, tmp_path: Path,
-                                                        variant: str) -> None:
+                                                        edits: dict) -> None:
     workdir = copy_workflow(tmp_path / "workflow")
     raw = copy.deepcopy(paper_raw)
-    for key, value in PAPER_VARIANTS[variant].items():
+    for key, value in edits.items():
         change(key, value)(raw)
     configfile = workdir / "configs" / "paper.yaml"
     configfile.write_text(yaml.safe_dump(raw, sort_keys=False))
@@ -722,31 +772,33 @@ def test_fake_cache_looks_like_a_real_download(standins: StandIns) -> None:
         "config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"}
 
 
-RERUNS = {  # an edit of one family -> the rules that read it (and the ones that must not rerun)
-    "fine-tuning batch size": (change("models.mbartcp.finetuning.batch_size", 3),
-                               {"finetune", "predict", "transfer_table", "all"}),
-    "one objective more": (change("models.mbart.objectives", ["source", "mt-m2m", "random-init"]),
-                           {"random_init", "finetune", "predict", "dump_activations", "spectra",
-                            "cka_languages", "cka_models", "cka_language_figure", "cka_model_figure",
-                            "spectra_figure", "transfer_table", "cka_language_table", "cka_model_table",
-                            "spectra_table", "all"}),
-}
+RERUNS = [  # an edit of the study -> exactly the jobs that read it
+    pytest.param(change("models.mbartcp.finetuning.batch_size", 3),
+                 {"finetune": 9, "predict": 21, "transfer_table": 1, "all": 1},
+                 id="fine-tuning batch size"),
+    pytest.param(change("models.mbart.objectives", ["source", "mt-m2m", "random-init"]),
+                 {"random_init": 1, "finetune": 3, "predict": 7, "dump_activations": 3, "spectra": 1,
+                  "cka_languages": 1, "cka_models": 3, "cka_language_figure": 1, "cka_model_figure": 1,
+                  "spectra_figure": 1, "transfer_table": 1, "cka_language_table": 1, "cka_model_table": 1,
+                  "spectra_table": 1, "all": 1},
+                 id="one objective more"),
+    pytest.param(change("study.languages", [*LANGUAGES, "es"]),
+                 {"xglue_split": 3, "evaluation_sentences": 1, "predict": 21, "dump_activations": 7,
+                  "cka_languages": 7, "cka_models": 3, "cka_language_figure": 7, "cka_model_figure": 2,
+                  "transfer_table": 1, "cka_language_table": 1, "cka_model_table": 1, "all": 1},
+                 id="one study language more"),
+]
 
 
 @pytest.mark.workflow
-@pytest.mark.xfail(strict=True, reason="library bug: every job gets the family's whole `models` entry "
-                   "(rules/common.smk model_spec), so an edit of `finetuning`, `objectives` or `hub` "
-                   "re-fetches hub checkpoints and reruns continued pretraining and every dump")
-@pytest.mark.parametrize("edit", list(RERUNS))
-def test_editing_a_family_reruns_only_the_jobs_that_read_the_edit(paper_run: PaperRun, tmp_path: Path,
-                                                                  edit: str) -> None:
-    mistake, allowed = RERUNS[edit]
+@pytest.mark.parametrize(("edit", "expected"), RERUNS)
+def test_an_edit_reruns_only_the_jobs_that_read_it(paper_run: PaperRun, tmp_path: Path, edit,
+                                                   expected: dict[str, int]) -> None:
     raw = yaml.safe_load(paper_run.configfile.read_text())
-    mistake(raw)
+    edit(raw)
     configfile = tmp_path / "edited.yaml"
     configfile.write_text(yaml.safe_dump(raw, sort_keys=False))
     result = snakemake(paper_run.workdir, configfile, "-n", "--quiet", "rules",
                        environment=paper_run.environment, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
-    planned = planned_counts(result.stdout + result.stderr)
-    assert "finetune" in planned and set(planned) <= allowed, planned
+    assert planned_counts(result.stdout + result.stderr) == expected
