@@ -11,8 +11,9 @@
 # Every subcommand is idempotent. Needs root (or passwordless sudo, used automatically).
 # Environment:
 #   MTBRIDGE_SLURM_STATE      state folder: pids, logs, spool (default /var/tmp/mtbridge-slurm)
-#   MTBRIDGE_SLURM_FAKE_GPUS  advertise N count-only GPUs (no devices) so that `--gpus` requests
-#                             can be scheduled on a CPU machine; default: one per /dev/nvidiaN
+#   MTBRIDGE_SLURM_FAKE_GPUS  advertise N stand-in GPUs (device files with /dev/null's numbers) so
+#                             that `--gpus` requests are scheduled on a CPU machine; default: one
+#                             GPU per /dev/nvidiaN
 #   MTBRIDGE_SLURM_TIMEOUT    seconds to wait for the node to become idle (default 60)
 #
 # Why things are the way they are (all found on Debian 12, slurm-wlm 22.05, munge 0.5.15):
@@ -21,7 +22,7 @@
 # - there is no accounting daemon (slurmdbd), so sacct cannot report jobs: MinJobAge=300 keeps
 #   finished jobs visible to squeue long enough for `--slurm-status-command squeue`;
 # - DefMemPerCPU is set, otherwise a job without --mem is given the whole node's memory;
-# - munged refuses a socket folder that is not owned by munge with mode 0711;
+# - munged's socket folder (/run/munge) must be owned by munge with mode 0711;
 # - proctrack/linuxproc and task/none: no cgroups needed, so it also runs inside a container.
 set -euo pipefail
 
@@ -79,10 +80,13 @@ cmd_install() {
 
 pid_of() { cat "$STATE/$1.pid" 2> /dev/null || true; }
 
+# Running, and still the daemon we started: a recorded pid reused by another process is not ours.
+is_daemon() { [ "$(cat "/proc/$2/comm" 2> /dev/null)" = "$1" ]; }
+
 alive() {
     local pid
     pid=$(pid_of "$1")
-    [ -n "$pid" ] && kill -0 "$pid" 2> /dev/null
+    [ -n "$pid" ] && is_daemon "$1" "$pid"
 }
 
 munge_works() { munge -n 2> /dev/null | unmunge > /dev/null 2>&1; }
@@ -98,6 +102,19 @@ hardware_line() {
         | grep -E '^(CPUs|Boards|SocketsPerBoard|CoresPerSocket|ThreadsPerCore|RealMemory)=' | tr '\n' ' '
 }
 
+gpu_devices() {
+    local device
+    for device in /dev/nvidia[0-9]*; do [ -e "$device" ] && echo "$device"; done
+    return 0
+}
+
+gpu_count() { echo "${MTBRIDGE_SLURM_FAKE_GPUS:-$(gpu_devices | wc -l)}"; }
+
+# What the configuration depends on: a running cluster with other settings is restarted.
+settings_key() {
+    echo "node=$(node_name) $(hardware_line) gpus=$(gpu_count) fake=${MTBRIDGE_SLURM_FAKE_GPUS:-no}"
+}
+
 write_conf() {
     local host hardware cpus memory gpus gres_line="" gres_types=""
     host=$(node_name)
@@ -109,21 +126,27 @@ write_conf() {
     if [ -f "$CONF" ] && ! grep -qF "$MARKER" "$CONF"; then
         die "$CONF exists and was not written by this script; refusing to overwrite it"
     fi
-    # GPUs: real ones as devices; fake ones (testing --gpus on a CPU machine) as a bare count
+    # GPUs: real ones by their device files; fake ones (testing --gpus on a CPU machine) below
     local devices=()
-    for device in /dev/nvidia[0-9]*; do [ -e "$device" ] && devices+=("$device"); done
-    gpus=${MTBRIDGE_SLURM_FAKE_GPUS:-${#devices[@]}}
+    mapfile -t devices < <(gpu_devices)
+    gpus=$(gpu_count)
     rm -f "$GRES_CONF"
     if [ "$gpus" -gt 0 ]; then
         gres_types="GresTypes=gpu"
         gres_line="Gres=gpu:$gpus"
+        if [ -n "${MTBRIDGE_SLURM_FAKE_GPUS:-}" ]; then
+            # slurmd drops GPUs without a device file: stand-ins with /dev/null's numbers
+            devices=()
+            rm -rf "$STATE/fake-gpus"
+            mkdir -p "$STATE/fake-gpus"
+            for (( i = 0; i < gpus; i++ )); do
+                mknod "$STATE/fake-gpus/gpu$i" c 1 3 || die "mknod failed: cannot fake GPUs here"
+                devices+=("$STATE/fake-gpus/gpu$i")
+            done
+        fi
         {
             echo "$MARKER"
-            if [ -n "${MTBRIDGE_SLURM_FAKE_GPUS:-}" ]; then
-                echo "NodeName=$host Name=gpu Count=$gpus"
-            else
-                for device in "${devices[@]}"; do echo "NodeName=$host Name=gpu File=$device"; done
-            fi
+            for device in "${devices[@]}"; do echo "NodeName=$host Name=gpu File=$device"; done
         } > "$GRES_CONF"
     fi
     cat > "$CONF" << EOF
@@ -200,15 +223,22 @@ start_munge() {
     chmod 0400 /etc/munge/munge.key
     rm -f "$MUNGE_SOCKET_DIR/munge.socket.2" "$MUNGE_SOCKET_DIR/munge.socket.2.lock"
     launch munged setpriv --reuid=munge --regid=munge --init-groups /usr/sbin/munged --foreground
-    wait_for "munge answers" munge_works || { tail -5 "$STATE/log/munged.out" /var/log/munge/munged.log >&2 || true
+    wait_for "munge answers" munge_works || { tail -n 5 "$STATE/log/munged.out" /var/log/munge/munged.log >&2 || true
         die "munged did not start (logs above)"; }
 }
 
 cmd_start() {
     have_slurm || die "slurm-wlm/munge not installed: run '$0 install' first"
+    [[ ${MTBRIDGE_SLURM_FAKE_GPUS:-0} =~ ^[0-9]+$ ]] \
+        || die "MTBRIDGE_SLURM_FAKE_GPUS must be a number, not '$MTBRIDGE_SLURM_FAKE_GPUS'"
     start_time=$SECONDS
-    local state
-    if alive slurmctld && alive slurmd; then
+    local state key
+    key=$(settings_key)
+    if [ "$(cat "$STATE/settings" 2> /dev/null)" != "$key" ] && { alive slurmctld || alive slurmd; }; then
+        say "settings changed ($key): restarting slurmctld and slurmd"
+        stop_pid slurmd
+        stop_pid slurmctld
+    elif alive slurmctld && alive slurmd; then
         state=$(node_state)
         if [[ $state =~ ^(idle|mix|alloc)$ ]]; then
             say "already running (node $(node_name) $state)"
@@ -217,19 +247,20 @@ cmd_start() {
     fi
     mkdir -p "$STATE/log" "$STATE/slurmctld" "$STATE/slurmd"
     write_conf
+    echo "$key" > "$STATE/settings"
     start_munge
     if ! alive slurmctld; then
         launch slurmctld /usr/sbin/slurmctld -D -i
     fi
     wait_for "slurmctld answers" "scontrol ping 2> /dev/null | grep -q UP" \
-        || { tail -20 "$STATE/log/slurmctld.log" "$STATE/log/slurmctld.out" >&2 || true
+        || { tail -n 20 "$STATE/log/slurmctld.log" "$STATE/log/slurmctld.out" >&2 || true
              die "slurmctld did not come up within ${TIMEOUT} s (log above)"; }
     if ! alive slurmd; then
         launch slurmd /usr/sbin/slurmd -D -N "$(node_name)"
     fi
     if ! wait_for "node $(node_name) idle" '[[ $(node_state) =~ ^(idle|mix|alloc)$ ]]'; then
         sinfo -N -l >&2 || true
-        tail -20 "$STATE/log/slurmd.log" "$STATE/log/slurmd.out" >&2 || true
+        tail -n 20 "$STATE/log/slurmd.log" "$STATE/log/slurmd.out" >&2 || true
         die "node $(node_name) not idle within ${TIMEOUT} s (state: $(node_state); log above)"
     fi
     local cpus memory
@@ -241,10 +272,10 @@ cmd_start() {
 stop_pid() {
     local name=$1 pid
     pid=$(pid_of "$name")
-    if [ -n "$pid" ] && kill -0 "$pid" 2> /dev/null; then
+    if [ -n "$pid" ] && is_daemon "$name" "$pid"; then
         kill -TERM "$pid" 2> /dev/null || true
-        for _ in $(seq 50); do kill -0 "$pid" 2> /dev/null || break; sleep 0.2; done
-        if kill -0 "$pid" 2> /dev/null; then
+        for _ in $(seq 50); do is_daemon "$name" "$pid" || break; sleep 0.2; done
+        if is_daemon "$name" "$pid"; then
             kill -KILL "$pid" 2> /dev/null || true
             say "$name (pid $pid) killed"
         else
@@ -270,7 +301,9 @@ cmd_stop() {
     if [ -f "$CONF" ] && grep -qF "$MARKER" "$CONF"; then rm -f "$CONF"; fi
     if [ -f "$GRES_CONF" ] && grep -qF "$MARKER" "$GRES_CONF"; then rm -f "$GRES_CONF"; fi
     # keep the logs for a post-mortem; the spool and controller state go
-    if [ -d "$STATE" ]; then rm -rf "$STATE/slurmctld" "$STATE/slurmd"; fi
+    if [ -d "$STATE" ]; then
+        rm -rf "$STATE/slurmctld" "$STATE/slurmd" "$STATE/fake-gpus" "$STATE/settings" "$STATE"/*.daemon.pid
+    fi
     say "stopped (logs kept in $STATE/log)"
 }
 

@@ -24,7 +24,7 @@ SLURM_CONF = Path("/etc/slurm/slurm.conf")
 MARKER = "# written by mtbridge scripts/slurm_cluster.sh"
 WORKFLOW_FILES = ("Snakefile", "rules", "workflow_scripts", "schemas", "configs", "report")
 # the folders whose every file must come out the same on both executors
-ARTIFACT_FOLDERS = ("results", "metrics", "predictions")
+ARTIFACT_FOLDERS = ("data", "results", "metrics", "predictions", "analysis")
 
 # Polling as fast as the plugin allows (it still waits 10 s longer after each poll in which no job
 # finished); squeue instead of sacct, as this cluster has no accounting daemon.
@@ -130,7 +130,7 @@ def snakemake(workdir: Path, *arguments: str, timeout: float = 900) -> Run:
 
 
 def artifact_files(workdir: Path) -> list[str]:
-    """Every file of results/, metrics/, predictions/ and every checkpoint's weights, relative."""
+    """Every file of the ARTIFACT_FOLDERS and every checkpoint's weights, relative to WORKDIR."""
     files = [path for folder in ARTIFACT_FOLDERS for path in (workdir / folder).rglob("*") if path.is_file()]
     files += (workdir / "checkpoints").rglob("model.safetensors")
     return sorted(str(path.relative_to(workdir)) for path in files)
