@@ -11,6 +11,7 @@ import os
 from collections.abc import Mapping, Sequence
 
 import pandas as pd
+import torch
 
 from mtbridge import spectra as weight_spectra
 from mtbridge.io import write_parquet, write_text
@@ -89,8 +90,13 @@ def cka_between_models(*, source_path: PathLike, variant_path: PathLike, output_
 
 
 def write_spectra(*, checkpoint_dir: PathLike, output_path: PathLike, model: str, objective: str,
-                  device: dict | None = None) -> None:
-    """Singular values of every 2-D weight of a pretraining checkpoint, one row per value."""
+                  threads: int = 1, device: dict | None = None) -> None:
+    """Singular values of every 2-D weight of a pretraining checkpoint, one row per value.
+
+    The thread count is fixed: ``svdvals`` differs in the last bit between 1 and 2 threads (measured),
+    and the same job must give the same bytes on a laptop and on a cluster node.
+    """
+    torch.set_num_threads(threads)
     write_parquet(weight_spectra.spectra(load_pretrained(checkpoint_dir), model_name=model,
                                          objective=objective, device=select_device(device).device),
                   output_path)

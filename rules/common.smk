@@ -285,7 +285,9 @@ _warm = {}
 
 
 onstart:
-    if config["warm_workers"]:
+    # only where jobs run on this machine: a cluster job must run inside its own allocation, even
+    # when a --config on the command line dropped the profile's warm_workers=False
+    if config["warm_workers"] and workflow.local_exec:
         from mtbridge.jobs import start_worker
 
         _warm["process"] = start_worker(WARM_SOCKET, "logs/warm_worker.log")

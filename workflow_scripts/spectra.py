@@ -5,5 +5,5 @@ run_job(
     snakemake,
     checkpoint_dir=snakemake.input.checkpoint, output_path=snakemake.output[0],
     model=snakemake.wildcards.model, objective=snakemake.wildcards.objective,
-    device=job_params(snakemake).device,
+    threads=snakemake.threads, device=job_params(snakemake).device,
 )
