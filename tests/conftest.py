@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import logging
 import os
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ import pytest
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 ROOT = Path(__file__).resolve().parents[1]
+WORKFLOW_FILES = ("Snakefile", "rules", "workflow_scripts", "schemas", "configs", "report", "config.yaml")
 MICRO = ROOT / "configs" / "micro.yaml"
 SEED = 7
 LANGUAGES = ("en", "close", "isolate")
@@ -133,3 +135,15 @@ def restore_mtbridge_logger() -> Iterator[None]:
         if handler not in saved[0]:
             handler.close()
     logger.handlers[:], logger.level, logger.propagate = saved
+
+
+def copy_workflow(destination: Path) -> Path:
+    """The repository's workflow files in a fresh working directory (the library comes from the venv)."""
+    destination.mkdir(parents=True, exist_ok=True)
+    for name in WORKFLOW_FILES:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, destination / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, destination / name)
+    return destination

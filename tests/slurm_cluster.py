@@ -22,7 +22,6 @@ SLURM_PROFILE = ROOT / "profiles" / "slurm"
 LOCAL_PROFILE = ROOT / "profiles" / "local"
 SLURM_CONF = Path("/etc/slurm/slurm.conf")
 MARKER = "# written by mtbridge scripts/slurm_cluster.sh"
-WORKFLOW_FILES = ("Snakefile", "rules", "workflow_scripts", "schemas", "configs", "report")
 # the folders whose every file must come out the same on both executors
 ARTIFACT_FOLDERS = ("data", "results", "metrics", "predictions", "analysis")
 
@@ -90,18 +89,6 @@ def start_cluster(env: dict[str, str] | None = None) -> Cluster:
 
 def stop_cluster(env: dict[str, str] | None = None) -> None:
     cluster_script("stop", timeout=120, env=env)
-
-
-def copy_workflow(destination: Path) -> Path:
-    """The repository's workflow files in a fresh working directory (the library comes from the venv)."""
-    destination.mkdir(parents=True, exist_ok=True)
-    for name in WORKFLOW_FILES:
-        source = ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, destination / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(source, destination / name)
-    return destination
 
 
 def snakemake_env() -> dict[str, str]:

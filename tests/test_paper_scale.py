@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ import pyarrow.parquet as pq
 import pytest
 import torch
 import yaml
+from conftest import copy_workflow
 from paper_fixtures import (
     ARCHITECTURES,
     LANGUAGES,
@@ -51,7 +51,6 @@ from mtbridge.xglue import HUB_MISSING, XGLUE_LANGUAGES, xglue_task_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 PAPER = ROOT / "configs" / "paper.yaml"
-WORKFLOW_FILES = ("Snakefile", "rules", "workflow_scripts", "schemas", "configs", "report", "config.yaml")
 OFFLINE = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_VERBOSITY": "error"}
 KEY = "models.family.hub.source"
 PARALLEL_ID, FLORES_ID = "fixture/opus-100", "fixture/flores_plus"
@@ -494,17 +493,6 @@ def test_continued_pretraining_needs_a_code_for_every_parallel_language(standins
 
 
 # --- the paper DAG, offline -------------------------------------------------------------------
-
-
-def copy_workflow(destination: Path) -> Path:
-    destination.mkdir(parents=True, exist_ok=True)
-    for name in WORKFLOW_FILES:
-        source = ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, destination / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(source, destination / name)
-    return destination
 
 
 def no_network_environment(hf_home: Path) -> dict[str, str]:

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import copy_workflow
 from slurm_cluster import (
     FAST_POLLING,
     LOCAL_PROFILE,
@@ -26,7 +27,6 @@ from slurm_cluster import (
     artifact_files,
     cluster_script,
     cluster_unavailable_reason,
-    copy_workflow,
     digests,
     run_uuid,
     snakemake,
