@@ -135,30 +135,30 @@ def batched_logits(model: EncoderClassifier, examples: Sequence[Example], pad_id
         yield indices, chosen, logits.float().cpu()
 
 
-def predict_indices(model: EncoderClassifier, examples: Sequence[Example], pad_id: int,
-                    batch_size: int = 64, device: Device | None = None) -> list[int | list[int]]:
-    """Predicted class per example, or predicted class per word (first piece) for tagging."""
+def predict_split(model: EncoderClassifier, examples: Sequence[Example], pad_id: int, batch_size: int,
+                  device: Device, grades: torch.Tensor | None = None
+                  ) -> tuple[list[int | list[int]], list[float] | None]:
+    """Predicted class per example (per word, first piece, for tagging) and, given the labels' relevance
+    ``grades`` (WPR), each example's ranking score in the same pass: the grade expected under the
+    predicted distribution, finer than the arg-max grade, which ties most pages of a query."""
     predictions: list[int | list[int]] = [0] * len(examples)
-    for indices, chosen, logits in batched_logits(model, examples, pad_id, batch_size,
-                                                  device or select_device({"accelerator": "cpu"})):
+    relevance = [0.0] * len(examples) if grades is not None else None
+    for indices, chosen, logits in batched_logits(model, examples, pad_id, batch_size, device):
         best = logits.argmax(dim=-1)
+        expected = logits.softmax(dim=-1) @ grades if grades is not None else None
         for row, (index, example) in enumerate(zip(indices, chosen, strict=True)):
             predictions[index] = word_predictions(best[row], example) if model.token_level \
                 else int(best[row])
-    return predictions
+            if expected is not None:
+                relevance[index] = float(expected[row])
+    return predictions, relevance
 
 
-def expected_relevance(model: EncoderClassifier, examples: Sequence[Example], spec: TaskSpec,
-                       pad_id: int, batch_size: int, device: Device) -> list[float]:
-    """Ranking score of each example: the relevance grade expected under the predicted distribution
-    (WPR's labels are grades), finer than the arg-max grade, which ties most pages of a query."""
-    grades = torch.tensor([float(label) for label in spec.labels])
-    scores = [0.0] * len(examples)
-    for indices, _, logits in batched_logits(model, examples, pad_id, batch_size, device):
-        expected = logits.softmax(dim=-1) @ grades
-        for row, index in enumerate(indices):
-            scores[index] = float(expected[row])
-    return scores
+def predict_indices(model: EncoderClassifier, examples: Sequence[Example], pad_id: int,
+                    batch_size: int = 64, device: Device | None = None) -> list[int | list[int]]:
+    """Predicted class per example, or predicted class per word (first piece) for tagging."""
+    return predict_split(model, examples, pad_id, batch_size,
+                         device or select_device({"accelerator": "cpu"}))[0]
 
 
 def word_predictions(best: torch.Tensor, example: Example) -> list[int]:
@@ -188,11 +188,12 @@ class Scored:
 def score_split(model: EncoderClassifier, rows: Sequence[dict], examples: Sequence[Example],
                 spec: TaskSpec, pad_id: int, batch_size: int, device: Device) -> Scored:
     """Predict a split and score it: nDCG over each query's pages (WPR), else the task's metric."""
-    gold, predicted = gold_and_predicted(
-        rows, spec, predict_indices(model, examples, pad_id, batch_size, device))
-    if spec.metric != "ndcg":
+    ranking = spec.metric == "ndcg"
+    grades = torch.tensor([float(label) for label in spec.labels]) if ranking else None
+    indices, relevance = predict_split(model, examples, pad_id, batch_size, device, grades)
+    gold, predicted = gold_and_predicted(rows, spec, indices)
+    if not ranking:
         return Scored(gold, predicted, None, evaluation.score(spec.metric, gold, predicted))
-    relevance = expected_relevance(model, examples, spec, pad_id, batch_size, device)
     score = evaluation.ndcg([row["text_a"] for row in rows], [float(label) for label in gold], relevance)
     return Scored(gold, predicted, relevance, score)
 
