@@ -430,14 +430,27 @@ class World:
     def _shared_sentences(self, n: int, *key: object) -> list[Text]:
         return [(self.sentence(_rng(self.seed, *key, i)),) for i in range(n)]
 
-    def parallel(self, source: str, target: str, n: int) -> list[dict]:
-        """``n`` sentence pairs; seeded by the unordered pair so both directions hold the same."""
+    def parallel(self, source: str, target: str, n: int, split: str = "train") -> list[dict]:
+        """``n`` sentence pairs; seeded by the unordered pair so both directions hold the same.
+
+        ``split="test"`` draws a held-out set (for the translation check) from another key and
+        drops any sentence whose meaning also occurs in the training pairs, so a translation
+        score never rewards a memorised pair.
+        """
         realisers = self.language(source), self.language(target)
         pair = "-".join(sorted((source, target)))
-        return [{"id": f"para-{pair}-{i + 1:06d}", "source_language": source,
+        texts = self._shared_sentences(n, "parallel", pair) if split == "train" else self._held_out(
+            n, pair)
+        prefix = "para" if split == "train" else f"para-{split}"
+        return [{"id": f"{prefix}-{pair}-{i + 1:06d}", "source_language": source,
                  "target_language": target, "source": realisers[0].text(text),
                  "target": realisers[1].text(text)}
-                for i, text in enumerate(self._shared_sentences(n, "parallel", pair))]
+                for i, text in enumerate(texts)]
+
+    def _held_out(self, n: int, pair: str) -> list[Text]:
+        seen = set(self._shared_sentences(self.config["sizes"]["parallel"], "parallel", pair))
+        drawn = ((self.sentence(_rng(self.seed, "parallel-test", pair, i)),) for i in itertools.count())
+        return list(itertools.islice((text for text in drawn if text not in seen), n))
 
     def evaluation(self, language: str, n: int) -> list[dict]:
         """``n`` single sentences with the same ids and semantics in every language."""
