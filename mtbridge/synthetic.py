@@ -34,9 +34,9 @@ SCRIPTS = {
     "cyrillic": str.maketrans(LATIN, "абцдефгхийклмнопчрстувшжыз"),
 }
 WORD_ORDERS = ("SVO", "SOV", "VSO", "VOS", "OVS", "OSV")
-FUNCTION_WORDS = ("func:det", "func:neg", "func:adp", "func:and")
-# config key -> (NER type, probability that a name has a second token)
-NAME_KINDS = {"person": ("PER", 0.6), "organisation": ("ORG", 0.5), "location": ("LOC", 0.0)}
+# func:org marks an organisation ("the firm X"): a name's entity type comes from its context
+FUNCTION_WORDS = ("func:det", "func:neg", "func:adp", "func:and", "func:org")
+TWO_TOKEN_NAMES = 0.4  # probability that a name has a second token
 SPLITS = ("train", "dev", "test")
 _CHOICES = {
     "word_order": WORD_ORDERS,
@@ -90,7 +90,9 @@ def _syllables(concept: str) -> Sequence[int]:
 
 @dataclass(frozen=True)
 class Name:
-    """A name shared verbatim by all languages, as names are in real text."""
+    """A name in one of its roles: the same text can be a person, an organisation or a place, so
+    its entity type must be read from context (a location phrase, the organisation marker).
+    Every language writes it in its own script."""
 
     kind: str  # PER, ORG or LOC
     text: str
@@ -225,7 +227,8 @@ def _validate(code: str, spec: Mapping) -> None:
 class Language:
     """One language's lexicon and grammar: turns semantics into tagged tokens."""
 
-    def __init__(self, code: str, spec: Mapping, roots: Mapping[str, str], seed: int) -> None:
+    def __init__(self, code: str, spec: Mapping, roots: Mapping[str, str], seed: int,
+                 conversions: Mapping[str, str] | None = None) -> None:
         _validate(code, spec)
         self.code = code
         self.word_order = spec["word_order"]
@@ -239,6 +242,11 @@ class Language:
         used: set[str] = set()  # every inflected form taken so far
         for concept, root in roots.items():
             endings = self._endings(concept)
+            base = (conversions or {}).get(concept)
+            if base is not None and self._convert(used, concept, base):
+                if base in cognates:
+                    cognates.add(concept)
+                continue
             changed = _sound_change(root, spec["sound_changes"])
             if (_rng(seed, "cognate", code, concept).random() < spec["cognate_share"]
                     and _claim(used, endings, changed)):
@@ -248,6 +256,19 @@ class Language:
                 self.stems[concept] = _fresh(functools.partial(_claim, used, endings),
                                              _syllables(concept), seed, "word", code, concept)
         self.cognates = frozenset(cognates)
+
+    def _convert(self, used: set[str], concept: str, base: str) -> bool:
+        """Give ``concept`` the stem of the noun ``base`` (conversion, as English "run" / "runs"),
+        so a form can be a noun in one context and a verb or adjective in another; refused when
+        the new forms would collide with a third concept's."""
+        stem = self.stems[base]
+        new = {stem + ending for ending in self._endings(concept)} - {
+            stem + ending for ending in self._endings(base)}
+        if not used.isdisjoint(new):
+            return False
+        used.update(new)
+        self.stems[concept] = stem
+        return True
 
     def _endings(self, concept: str) -> tuple[str, ...]:
         """The suffixes a concept's stem appears with, so that no two concepts share a form."""
@@ -281,8 +302,7 @@ class Language:
         return tokens
 
     def _clause(self, event: Event) -> list[Token]:
-        plural = isinstance(event.subject, NounPhrase) and event.subject.plural
-        agreement = self.suffixes["verb_plural" if plural else "verb_singular"]
+        agreement = self.suffixes["verb_plural" if _is_plural(event.subject) else "verb_singular"]
         verb = [(self.form(event.verb, agreement), "VERB", "O")]
         if event.negated:
             verb.insert(0, (self.form("func:neg"), "PART", "O"))
@@ -291,13 +311,14 @@ class Language:
         if event.location is None:
             return clause
         adposition = [(self.form("func:adp"), "ADP", "O")]
-        name = _name_tokens(event.location)
+        name = self._name(event.location)
         location = name + adposition if self.postposition else adposition + name
         return location + clause if event.fronted else clause + location
 
     def _entity(self, entity: Entity) -> list[Token]:
         if isinstance(entity, Name):
-            return _name_tokens(entity)
+            name = self._name(entity)
+            return [(self.form("func:org"), "DET", "O"), *name] if entity.kind == "ORG" else name
         phrase = [(self.form(entity.noun, self.suffixes["plural"] if entity.plural else ""),
                    "NOUN", "O")]
         if entity.adjective:
@@ -308,9 +329,9 @@ class Language:
         return [head, *phrase]
 
 
-def _name_tokens(name: Name) -> list[Token]:
-    return [(word, "PROPN", f"{'I' if index else 'B'}-{name.kind}")
-            for index, word in enumerate(name.text.split())]
+    def _name(self, name: Name) -> list[Token]:
+        return [(word.lower().translate(self._script).capitalize(), "PROPN", f"{'I' if index else 'B'}-{name.kind}")
+                for index, word in enumerate(name.text.split())]
 
 
 class World:
@@ -332,25 +353,36 @@ class World:
         taken: list[str] = []
         claim = functools.partial(_claim_root, taken)
         self.roots = {c: _fresh(claim, _syllables(c), self.seed, "root", c) for c in concepts}
+        self.conversions = self._conversions(config["conversion_share"])
         self.names = self._names()
         self._languages: dict[str, Language] = {}
 
     def _concepts(self, part: str, count: int) -> dict[str, tuple[str, ...]]:
         return {topic: tuple(f"{part}:{topic}:{i}" for i in range(count)) for topic in self.topics}
 
-    def _names(self) -> dict[str, tuple[Name, ...]]:
-        """Names of each kind; no name token is used twice, so an entity's type is unambiguous."""
-        claim = functools.partial(_claim, set(), ("",))
-        return {kind: tuple(self._name(claim, key, i) for i in range(self.config["names"][key]))
-                for key, (kind, _) in NAME_KINDS.items()}
+    def _conversions(self, share: float) -> dict[str, str]:
+        """Verbs and topic adjectives that share a noun's word (noun i of a topic for verb i, the
+        nouns after the verbs' for the adjectives), so part of speech depends on context."""
+        pairs = {}
+        for topic in self.topics:
+            nouns, verbs, adjectives = self.nouns[topic], self.verbs[topic], self.adjectives[topic]
+            pairs.update(zip(verbs, nouns, strict=False))
+            pairs.update(zip(adjectives, nouns[len(verbs):], strict=False))
+        return {concept: noun for concept, noun in pairs.items()
+                if _rng(self.seed, "conversion", concept).random() < share}
 
-    def _name(self, claim: Callable[[str], bool], key: str, index: int) -> Name:
-        kind, two_tokens = NAME_KINDS[key]
-        length = 1 + (_rng(self.seed, "name-length", key, index).random() < two_tokens)
-        return Name(kind, " ".join(
-            _fresh(claim, NAME_SYLLABLES, self.seed, "name", key, index, part,
-                   style=str.capitalize)
-            for part in range(length)))
+    def _names(self) -> tuple[str, ...]:
+        """One pool of name texts for every entity type; no name token is used twice."""
+        claim = functools.partial(_claim, set(), ("",))
+        return tuple(self._name_text(claim, i) for i in range(self.config["names"]))
+
+    def _name_text(self, claim: Callable[[str], bool], index: int) -> str:
+        length = 1 + (_rng(self.seed, "name-length", index).random() < TWO_TOKEN_NAMES)
+        return " ".join(_fresh(claim, NAME_SYLLABLES, self.seed, "name", index, part, style=str.capitalize)
+                        for part in range(length))
+
+    def _named(self, rng: random.Random, kind: str) -> Name:
+        return Name(kind, rng.choice(self.names))
 
     def language(self, code: str) -> Language:
         """The language ``code`` (built once); unknown codes fail naming the defined ones."""
@@ -358,7 +390,7 @@ class World:
             specs = self.config["languages"]
             if code not in specs:
                 raise ValueError(f"unknown language {code!r} (defined: {', '.join(specs)})")
-            self._languages[code] = Language(code, specs[code], self.roots, self.seed)
+            self._languages[code] = Language(code, specs[code], self.roots, self.seed, self.conversions)
         return self._languages[code]
 
     # -- semantics -------------------------------------------------------------------------
@@ -375,8 +407,7 @@ class World:
         """A name or a noun phrase whose core differs from those in ``avoid``."""
         while True:
             if rng.random() < name_share:
-                entity: Entity = rng.choice(
-                    self.names["ORG" if rng.random() < profile.organisation else "PER"])
+                entity: Entity = self._named(rng, "ORG" if rng.random() < profile.organisation else "PER")
             else:
                 number = rng.randint(2, 12) if rng.random() < profile.number else None
                 entity = NounPhrase(
@@ -395,7 +426,7 @@ class World:
         subject = self._entity(rng, profile, topic, profile.subject_name)
         obj = self._entity(rng, profile, topic, profile.object_name, avoid=(_core(subject),))
         verb = self._pick(rng, self.verbs[topic], self.all_verbs, profile)
-        location = rng.choice(self.names["LOC"]) if rng.random() < profile.location else None
+        location = self._named(rng, "LOC") if rng.random() < profile.location else None
         return Event(topic, subject, verb, obj, negated=rng.random() < profile.negated,
                      location=location, fronted=bool(location) and rng.random() < profile.fronted)
 
@@ -490,13 +521,18 @@ class World:
         return (self.sentence(rng, SINGLE, topic), self.sentence(rng, SINGLE, topic)), None, topic
 
     def _paraphrase(self, rng: random.Random, index: int, task: str) -> tuple:
-        """Different = subject and object swapped; fronting is random on both sides."""
+        """Different = subject and object swapped. Both sides of every pair differ in where the
+        location phrase stands (no identical strings), and subject and object agree in number, so
+        a swap keeps the verb's form: both classes have the same multiset of words, and only word
+        order (who does what to whom) tells them apart."""
         event = self.event(rng, PARAPHRASE_PROFILE)
+        while _is_plural(event.subject) != _is_plural(event.object):
+            event = self.event(rng, PARAPHRASE_PROFILE)
         other = event
         if PARAPHRASE_LABELS[index % len(PARAPHRASE_LABELS)] == "different":
             other = replace(event, subject=event.object, object=event.subject)
-        a = replace(event, fronted=rng.random() < 0.5)
-        b = replace(other, fronted=rng.random() < 0.5)
+        fronted = rng.random() < 0.5
+        a, b = replace(event, fronted=fronted), replace(other, fronted=not fronted)
         return ((a,),), ((b,),), paraphrase_label(a, b)
 
     def _nli(self, rng: random.Random, index: int, task: str) -> tuple:
@@ -535,9 +571,13 @@ class World:
         if not open_slots:
             return None
         slot = rng.choice(open_slots)
-        value = rng.choice(self.names["LOC"]) if slot == "location" else self._adjective(
+        value = self._named(rng, "LOC") if slot == "location" else self._adjective(
             rng, event.topic)
         return _with_detail(event, slot, value)
+
+
+def _is_plural(entity: Entity) -> bool:
+    return isinstance(entity, NounPhrase) and entity.plural
 
 
 def _tagging_row(row_id: str, language: str, tokens: list[Token], column: int) -> dict:
