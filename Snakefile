@@ -24,7 +24,9 @@ else:
 
 include: "rules/pretraining.smk"
 include: "rules/finetuning.smk"
+include: "rules/baselines.smk"
 include: "rules/tables.smk"
+include: "rules/translation.smk"
 include: "rules/analysis.smk"
 include: "rules/phases.smk"
 

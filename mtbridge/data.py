@@ -63,6 +63,14 @@ def write_parallel_corpus(world: Mapping, seed: int, source: str, target: str,
     write_parquet(rows, path, PARALLEL_SCHEMA)
 
 
+def write_parallel_test_set(world: Mapping, seed: int, source: str, target: str,
+                            path: PathLike) -> None:
+    """Write held-out ``source``-``target`` pairs for the translation check: no sentence's meaning is in
+    the parallel corpus, so a score measures translation, not recall of a training pair."""
+    rows = World(world, seed).parallel(source, target, world["sizes"]["parallel_test"], split="test")
+    write_parquet(rows, path, PARALLEL_SCHEMA)
+
+
 def read_task_split(path: PathLike, kind: str) -> pa.Table:
     """Read a task split; a file of another kind fails with one line that names it."""
     schema = schema_for(kind)

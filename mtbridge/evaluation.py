@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from seqeval.metrics import f1_score
 from sklearn.metrics import ndcg_score
 
-from mtbridge.io import write_json
+from mtbridge.io import write_json, write_parquet
+from mtbridge.tasks import TaskSpec, predictions_schema
 
 METRICS = ("accuracy", "entity_f1")
 METRIC_FIELDS = ("model", "objective", "task", "language", "seed", "metric", "score", "examples")
@@ -106,6 +107,26 @@ def score(metric: str, gold: Sequence, predicted: Sequence) -> float:
     if isinstance(gold[0], str) or not isinstance(gold[0], Sequence):
         return accuracy(gold, predicted)
     return token_accuracy(gold, predicted)
+
+
+def split_score(metric: str, rows: Sequence[dict], gold: Sequence, predicted: Sequence,
+                relevance: Sequence[float] | None = None) -> float:
+    """A split's score: nDCG of each query's (``text_a``'s) pages ranked by ``relevance`` for a ranking
+    task (the gold labels are grades), else ``score`` with the task's metric."""
+    if metric == "ndcg":
+        return ndcg([row["text_a"] for row in rows], [float(label) for label in gold], relevance)
+    return score(metric, gold, predicted)
+
+
+def write_predictions(path: str | os.PathLike, spec: TaskSpec, rows: Sequence[dict], gold: Sequence,
+                      predicted: Sequence, relevance: Sequence[float] | None = None) -> None:
+    """Write a split's (id, gold, predicted[, relevance]) rows, the schema every predictor shares."""
+    records = [{"id": row["id"], "gold": g, "predicted": p}
+               for row, g, p in zip(rows, gold, predicted, strict=True)]
+    if relevance is not None:
+        for record, value in zip(records, relevance, strict=True):
+            record["relevance"] = float(value)
+    write_parquet(records, path, predictions_schema(spec))
 
 
 def write_metrics(

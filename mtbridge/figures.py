@@ -1,6 +1,6 @@
-"""Paper figures as PNG (matplotlib, Agg): CKA heatmaps and curves, and singular-value spectra.
+"""Paper figures as PNG (matplotlib, Agg): CKA heatmaps and curves, weight spectra, translation scores.
 
-Each figure is drawn from the analysis Parquet files alone, so it can be redrawn without recomputing.
+Each figure is drawn from analysis Parquet files (or a table) alone: redrawn without recomputing.
 Files carry no timestamp, so the same data gives the same bytes.
 """
 
@@ -20,6 +20,7 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from mtbridge.analysis import SOURCE, ordered, read_frames  # noqa: E402
 from mtbridge.io import atomic_path  # noqa: E402
+from mtbridge.translation import COPY, arrow, score_column  # noqa: E402
 
 PathLike = str | os.PathLike
 DPI = 120
@@ -99,5 +100,27 @@ def spectra_curves(*, paths: Sequence[PathLike], output_path: PathLike) -> None:
     axes[0][0].set_ylabel("singular value (mean over matrices)")
     axes[0][0].legend(fontsize=7)
     figure.suptitle(f"{frame['model'].iloc[0]}: singular-value spectra by module type", fontsize=10)
+    figure.tight_layout()
+    save(figure, output_path)
+
+
+def translation_bars(*, table_path: PathLike, model: str, output_path: PathLike) -> None:
+    """chrF++ of each of ``model``'s objectives per direction (bars), the copy-the-source floor as a line."""
+    frame = pd.read_csv(table_path, keep_default_na=False).set_index(["model", "objective"])
+    prefix = score_column("chrf", "")
+    directions = [name.removeprefix(prefix) for name in frame.columns if name.startswith(prefix)]
+    rows = frame.loc[model]
+    figure, axes = plt.subplots(figsize=(3.0 + 0.9 * len(directions), 3.2))
+    width = 0.8 / len(rows)
+    positions = np.arange(len(directions))
+    for index, (objective, row) in enumerate(rows.iterrows()):
+        axes.bar(positions + (index - (len(rows) - 1) / 2) * width,
+                 [row[score_column("chrf", d)] for d in directions], width, label=objective)
+    axes.hlines([frame.loc[COPY, score_column("chrf", d)] for d in directions], positions - 0.45,
+                positions + 0.45, colors="black", linestyles="--", label="copy source (floor)")
+    axes.set_xticks(positions, [arrow(d) for d in directions], fontsize=8)
+    axes.set_ylabel("chrF++ (held-out test set)")
+    axes.set_title(f"{model}: greedy translation by objective", fontsize=10)
+    axes.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
     figure.tight_layout()
     save(figure, output_path)

@@ -9,14 +9,12 @@ import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-import pyarrow as pa
 import torch
 
 from mtbridge import evaluation
 from mtbridge.data import read_task_split
-from mtbridge.io import write_parquet
 from mtbridge.models import EncoderClassifier, load_classifier, load_encoder, save_classifier
-from mtbridge.tasks import TaskSpec
+from mtbridge.tasks import TaskSpec, task_of
 from mtbridge.tokenizer import Framing, encode_texts, encode_words, framing, load_tokenizer
 from mtbridge.training import (
     Batch,
@@ -40,13 +38,6 @@ class Example:
     content: list[bool]
     label: int | list[int]  # class index, or one index per piece (IGNORE where not scored)
     words: int = 0          # tagging: number of words, to restore one tag per word
-
-
-def predictions_schema(spec: TaskSpec) -> pa.Schema:
-    """(id, gold, predicted), and for a ranking task the score each page was ranked by."""
-    value = pa.string() if spec.kind == "classification" else pa.list_(pa.string())
-    fields = [("id", pa.string()), ("gold", value), ("predicted", value)]
-    return pa.schema(fields + ([("relevance", pa.float64())] if spec.metric == "ndcg" else []))
 
 
 def read_split(path: str | os.PathLike, spec: TaskSpec) -> list[dict]:
@@ -188,13 +179,10 @@ class Scored:
 def score_split(model: EncoderClassifier, rows: Sequence[dict], examples: Sequence[Example],
                 spec: TaskSpec, pad_id: int, batch_size: int, device: Device) -> Scored:
     """Predict a split and score it: nDCG over each query's pages (WPR), else the task's metric."""
-    ranking = spec.metric == "ndcg"
-    grades = torch.tensor([float(label) for label in spec.labels]) if ranking else None
+    grades = torch.tensor([float(label) for label in spec.labels]) if spec.metric == "ndcg" else None
     indices, relevance = predict_split(model, examples, pad_id, batch_size, device, grades)
     gold, predicted = gold_and_predicted(rows, spec, indices)
-    if not ranking:
-        return Scored(gold, predicted, None, evaluation.score(spec.metric, gold, predicted))
-    score = evaluation.ndcg([row["text_a"] for row in rows], [float(label) for label in gold], relevance)
+    score = evaluation.split_score(spec.metric, rows, gold, predicted, relevance)
     return Scored(gold, predicted, relevance, score)
 
 
@@ -214,12 +202,6 @@ def epoch_batches(examples: Sequence[Example], batch_size: int, pad_id: int, tok
 
 def classifier_loss(model: EncoderClassifier, batch: Batch) -> torch.Tensor:
     return model(**batch)[0]
-
-
-def task_of(definition: dict) -> TaskSpec:
-    """A job's task definition (see mtbridge.config.task_definition) as a TaskSpec."""
-    return TaskSpec(definition["name"], definition["kind"], definition["metric"],
-                    tuple(definition["labels"]))
 
 
 def finetune(*, task: dict, spec: dict, languages: Sequence[str], settings: dict, checkpoint_dir: str,
@@ -288,11 +270,7 @@ def predict(*, task: dict, spec: dict, languages: Sequence[str], finetuned_dir: 
     rows = read_split(test_path, definition)
     examples = encode_split(rows, definition, tokenizer, frame, spec["max_length"], test_path)
     scored = score_split(model.to(where.device), rows, examples, definition, frame.pad, batch_size, where)
-    records = [{"id": row["id"], "gold": g, "predicted": p}
-               for row, g, p in zip(rows, scored.gold, scored.predicted, strict=True)]
-    if scored.relevance is not None:
-        for record, relevance in zip(records, scored.relevance, strict=True):
-            record["relevance"] = relevance
-    write_parquet(records, predictions_path, predictions_schema(definition))
+    evaluation.write_predictions(predictions_path, definition, rows, scored.gold, scored.predicted,
+                                 scored.relevance)
     evaluation.write_metrics(metrics_path, **meta, metric=definition.metric, score=scored.score,
                              examples=len(rows))

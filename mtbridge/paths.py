@@ -87,6 +87,16 @@ def transfer_table(extension: str) -> str:
     return table("transfer", extension)
 
 
+def transfer_tests() -> str:
+    """The paired tests behind the transfer table's significance marks."""
+    return table("transfer_tests", "csv")
+
+
+def findings() -> str:
+    """The study's claims, one sentence per test of a task average."""
+    return "results/findings.md"
+
+
 def cka_language_figure(model: str, objective: str) -> str:
     return f"results/figures/cka_languages/{model}/{objective}.png"
 
@@ -106,3 +116,39 @@ def summary() -> str:
 def log(rule: str, *parts: str) -> str:
     """The log of one job: ``logs/<rule>/<wildcards…>.log``."""
     return "/".join(["logs", rule, *parts]) + ".log"
+
+
+def parallel_test_set(source: str, target: str) -> str:
+    """Held-out sentence pairs of the translation check (no meaning shared with the parallel corpus)."""
+    return f"data/corpora/parallel_test/{source}-{target}.parquet"
+
+
+def translations(model: str, objective: str, source: str, target: str) -> str:
+    """Greedy translations of one test set, both directions."""
+    return f"predictions/translation/{model}/{objective}/{source}-{target}.parquet"
+
+
+def translation_scores(model: str, objective: str, source: str, target: str) -> str:
+    return f"metrics/translation/{model}/{objective}/{source}-{target}.json"
+
+
+def copy_scores(source: str, target: str) -> str:
+    """The copy-the-source floor of one test set, both directions."""
+    return f"metrics/translation/copy/{source}-{target}.json"
+
+
+def translation_table(extension: str) -> str:
+    return table("translation", extension)
+
+
+def translation_figure(model: str) -> str:
+    return f"results/figures/translation/{model}.png"
+
+
+def baseline_predictions(baseline: str, task: str, language: str) -> str:
+    """A surface baseline's test predictions (mtbridge.baselines): trained on the train language."""
+    return f"predictions/baseline/{baseline}/{task}/{language}.parquet"
+
+
+def baseline_metrics(baseline: str, task: str, language: str) -> str:
+    return f"metrics/baseline/{baseline}/{task}/{language}.json"

@@ -330,8 +330,8 @@ class Language:
 
 
     def _name(self, name: Name) -> list[Token]:
-        return [(word.lower().translate(self._script).capitalize(), "PROPN", f"{'I' if index else 'B'}-{name.kind}")
-                for index, word in enumerate(name.text.split())]
+        written = [word.lower().translate(self._script).capitalize() for word in name.text.split()]
+        return [(word, "PROPN", f"{'I' if index else 'B'}-{name.kind}") for index, word in enumerate(written)]
 
 
 class World:
@@ -362,14 +362,16 @@ class World:
 
     def _conversions(self, share: float) -> dict[str, str]:
         """Verbs and topic adjectives that share a noun's word (noun i of a topic for verb i, the
-        nouns after the verbs' for the adjectives), so part of speech depends on context."""
+        nouns after the verbs' for the adjectives), and the adposition that shares the negation's
+        (as English "to" is a particle and a preposition), so part of speech depends on context."""
         pairs = {}
         for topic in self.topics:
             nouns, verbs, adjectives = self.nouns[topic], self.verbs[topic], self.adjectives[topic]
             pairs.update(zip(verbs, nouns, strict=False))
             pairs.update(zip(adjectives, nouns[len(verbs):], strict=False))
-        return {concept: noun for concept, noun in pairs.items()
-                if _rng(self.seed, "conversion", concept).random() < share}
+        drawn = {concept: noun for concept, noun in pairs.items()
+                 if _rng(self.seed, "conversion", concept).random() < share}
+        return {"func:adp": "func:neg", **drawn} if share > 0 else {}
 
     def _names(self) -> tuple[str, ...]:
         """One pool of name texts for every entity type; no name token is used twice."""

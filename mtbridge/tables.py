@@ -1,32 +1,58 @@
-"""Zero-shot transfer tables: per-run metrics files -> CSV, Markdown and a JSON summary.
+"""Zero-shot transfer tables: per-run metrics and predictions -> CSV, Markdown, tests, findings, JSON.
 
-Scores are percentages, mean ± sample std over fine-tuning seeds. Every average (a task's
-``avg`` over the non-train languages, the ``overall`` mean of the task ``avg``s) is taken
-within a seed first, so its std measures seed variance, not the spread between languages.
+Scores are percentages, mean ± sample std over fine-tuning seeds, with a 95% bootstrap interval
+over test examples and seeds (``mtbridge.statistics``). Every average (a task's ``avg`` over the
+non-train languages, an ``overall`` mean of task ``avg``s) is taken within a seed, and within a
+bootstrap replicate, first, so its spread measures seeds and test examples, not the spread between
+languages. Each objective is tested against its family's ``source`` and ``denoise-cp`` on the same
+examples and seeds, Holm-corrected over the whole table; surface baselines are rows of their own,
+with intervals over test examples, and are never tested.
 """
 
 from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from mtbridge.evaluation import METRIC_FIELDS
-from mtbridge.io import read_json, write_json, write_text
+from mtbridge.io import read_json, read_parquet, write_json, write_text
+from mtbridge.statistics import (
+    ALPHA,
+    RESAMPLES,
+    compare,
+    example_statistics,
+    holm,
+    interval,
+    replicates,
+    score_from_sums,
+)
+from mtbridge.tasks import BASELINES
 
 AVG = "avg"
 OVERALL = "overall"
-STATS = ("mean", "std", "n")
+OVERALL_CLASSIFICATION = "overall-cls"
+STATS = ("mean", "std", "n", "ci_low", "ci_high")
 ROW_KEYS = ["model", "objective"]
 RUN_KEYS = ["model", "objective", "task", "language", "seed"]
+CELL_KEYS = [*ROW_KEYS, "task", "column"]
 METRIC_NAMES = {"accuracy": "accuracy", "entity_f1": "entity F1", "ndcg": "nDCG"}
 MISSING_CELL = "–"
 SHOWN_MISSING = 10
+BASELINE = "baseline"  # the model name of the surface baselines' rows (mtbridge.baselines)
+REFERENCES = {"source": "†", "denoise-cp": "‡"}  # what each objective is tested against, and its mark
+TOLERANCE = 1e-9  # how far a score recomputed from a predictions file may be from its metrics file
+TEST_COLUMNS = ["model", "task", "column", "objective", "reference", "effect", "ci_low", "ci_high",
+                "p", "p_bootstrap", "p_holm", "significant"]
 
 Run = tuple[str, str, str, str, int]
+Cell = tuple[str, str, str, str]  # model, objective, task, column
+Replicates = dict[Cell, tuple[tuple[int, ...], np.ndarray]]  # the seeds covered, percent replicates
 
 
 # --- loading -------------------------------------------------------------------------------
@@ -68,6 +94,53 @@ def load_metrics(paths: Iterable[str | os.PathLike]) -> pd.DataFrame:
     return frame
 
 
+def load_runs(
+    metric_paths: Iterable[str | os.PathLike], prediction_paths: Iterable[str | os.PathLike]
+) -> pd.DataFrame:
+    """``load_metrics`` plus a ``predictions`` column: the i-th predictions file belongs to the i-th
+    metrics file (the rules list both in one order; each run's score is checked against its file)."""
+    metric_paths, prediction_paths = list(metric_paths), [str(path) for path in prediction_paths]
+    if len(metric_paths) != len(prediction_paths):
+        raise ValueError(f"{len(metric_paths)} metrics files but {len(prediction_paths)} predictions files")
+    return load_metrics(metric_paths).assign(predictions=prediction_paths)
+
+
+def _queries(paths: Iterable[str | os.PathLike]) -> dict[str, str]:
+    """Each page's query (``text_a`` of a ranking task's test split), by example id."""
+    queries: dict[str, str] = {}
+    for path in paths:
+        table = read_parquet(path)
+        queries.update(zip(table.column("id").to_pylist(), table.column("text_a").to_pylist(), strict=True))
+    return queries
+
+
+def _run_statistics(run: pd.Series, queries: Mapping[str, str]) -> tuple[tuple[str, ...], np.ndarray, bool]:
+    """One run's example ids, per-example statistics, and whether it labels whole examples by accuracy.
+
+    The score recomputed from the predictions must match the metrics file: a predictions file from
+    another run (or a stale one) would otherwise lend a cell someone else's interval.
+    """
+    path, metric = run["predictions"], run["metric"]
+    table = read_parquet(path)
+    ids, gold, predicted = (table.column(name).to_pylist() for name in ("id", "gold", "predicted"))
+    if len(ids) != run["examples"]:
+        raise ValueError(f"{path}: {len(ids)} predictions, but {run['path']} counts {run['examples']}")
+    if metric == "ndcg":
+        unknown = [key for key in ids if key not in queries]
+        if unknown:
+            raise ValueError(f"{path}: no query for {len(unknown)} page(s), e.g. {unknown[0]!r}; "
+                             "is the task's test split among the query files?")
+        stats = example_statistics(metric, [float(grade) for grade in gold],
+                                   table.column("relevance").to_pylist(), [queries[key] for key in ids])
+    else:
+        stats = example_statistics(metric, gold, predicted)
+    score = float(score_from_sums(metric, stats.sum(axis=0)))
+    if abs(score - run["score"]) > TOLERANCE:
+        raise ValueError(f"{path} scores {score:.6f}, but {run['path']} says {run['score']:.6f}: "
+                         "not the same run")
+    return tuple(ids), stats, metric == "accuracy" and isinstance(gold[0], str)
+
+
 # --- aggregation ---------------------------------------------------------------------------
 
 
@@ -87,18 +160,26 @@ def _row_index(models: Sequence[str], objectives: dict[str, list[str]]) -> pd.Mu
     return pd.MultiIndex.from_tuples(rows, names=ROW_KEYS)
 
 
-def _seed_scores(
-    metrics: pd.DataFrame, rows: pd.MultiIndex, languages: dict[str, list[str]]
-) -> pd.DataFrame:
+def _baseline_rows(baselines: pd.DataFrame) -> list[tuple[str, str]]:
+    """The baselines found, in ``mtbridge.tasks.BASELINES`` order (unknown ones after, sorted)."""
+    found = set(baselines["objective"])
+    ordered = [name for name in BASELINES if name in found] + sorted(found - set(BASELINES))
+    return [(BASELINE, name) for name in ordered]
+
+
+def _selected(metrics: pd.DataFrame, rows: pd.MultiIndex, languages: dict[str, list[str]]) -> pd.DataFrame:
+    """The runs of the table's rows, tasks and languages, sorted: float sums then do not depend on
+    the order the files were read."""
+    selected = metrics.merge(rows.to_frame(index=False), on=ROW_KEYS).sort_values(RUN_KEYS)
+    wanted = [(task, language) for task, columns in languages.items() for language in columns]
+    return selected[pd.MultiIndex.from_frame(selected[["task", "language"]]).isin(wanted)]
+
+
+def _seed_scores(selected: pd.DataFrame, languages: dict[str, list[str]]) -> pd.DataFrame:
     """Percent scores per (row, task, column, seed), with ``avg`` over each task's ``languages[1:]``.
 
     A seed gets an ``avg`` only if it has every language, so a gap cannot shift the mean.
-    Rows are sorted first: float sums then do not depend on the order the files were read.
     """
-    selected = metrics.merge(rows.to_frame(index=False), on=ROW_KEYS).sort_values(RUN_KEYS)
-    wanted = [(task, language) for task, columns in languages.items() for language in columns]
-    pairs = pd.MultiIndex.from_frame(selected[["task", "language"]])
-    selected = selected[pairs.isin(wanted)]
     scores = selected.assign(column=selected["language"], score=selected["score"] * 100.0)
     by_language = scores.pivot(
         index=[*ROW_KEYS, "task", "seed"], columns="language", values="score"
@@ -122,13 +203,64 @@ def _stats(scores: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return grouped.agg(mean="mean", std="std", n="count")
 
 
-def _table(scores: pd.DataFrame, rows: pd.MultiIndex, languages: dict[str, list[str]]) -> pd.DataFrame:
+def _mean_replicates(parts: Sequence[tuple[tuple[int, ...], np.ndarray] | None]
+                     ) -> tuple[tuple[int, ...], np.ndarray] | None:
+    """The per-replicate mean of several cells' replicates (an average), if all exist on one seed set."""
+    if not parts or any(part is None for part in parts) or len({part[0] for part in parts}) > 1:
+        return None
+    return parts[0][0], np.mean([part[1] for part in parts], axis=0)
+
+
+def _bootstrap(
+    selected: pd.DataFrame, languages: dict[str, list[str]], queries: Mapping[str, str], resamples: int
+) -> tuple[Replicates, set[str]]:
+    """Percent bootstrap replicates per cell, with ``avg`` per replicate, and the tasks that label
+    whole examples by accuracy (the classification tasks).
+
+    A test set's examples are drawn once for every row (its key is ``task/language``), so the rows'
+    replicates are paired; every run of a test set must hold the same examples in the same order.
+    """
+    result: Replicates = {}
+    classification = set()
+    for task, columns in languages.items():
+        for language in columns:
+            cell = selected[(selected["task"] == task) & (selected["language"] == language)]
+            expected_ids = None
+            for (model, objective), runs in cell.groupby(ROW_KEYS, sort=False):
+                loaded = [_run_statistics(run, queries) for _, run in runs.iterrows()]
+                for ids, _, whole in loaded:
+                    expected_ids = expected_ids or ids
+                    if ids != expected_ids:
+                        raise ValueError(f"{task}/{language}: the runs' predictions cover different "
+                                         f"examples ({runs['predictions'].iloc[0]})")
+                    if whole:
+                        classification.add(task)
+                stats = np.stack([stats for _, stats, _ in loaded])
+                values = replicates(runs["metric"].iloc[0], stats, f"{task}/{language}", resamples)
+                result[(model, objective, task, language)] = (tuple(runs["seed"]), 100.0 * values)
+        for model, objective in selected[ROW_KEYS].drop_duplicates().itertuples(index=False):
+            average = _mean_replicates([result.get((model, objective, task, column)) for column in columns[1:]])
+            if average is not None:
+                result[(model, objective, task, AVG)] = average
+    return result, classification
+
+
+def _intervals(replicated: Replicates) -> pd.DataFrame:
+    """Each cell's 95% percentile interval."""
+    levels = [list(level) for level in zip(*replicated, strict=True)] or [[]] * len(CELL_KEYS)
+    index = pd.MultiIndex.from_arrays(levels, names=CELL_KEYS)
+    bounds = [interval(values) for _, values in replicated.values()]
+    return pd.DataFrame(bounds, index=index, columns=["ci_low", "ci_high"], dtype=float)
+
+
+def _table(scores: pd.DataFrame, rows: pd.MultiIndex, languages: dict[str, list[str]],
+           intervals: pd.DataFrame) -> pd.DataFrame:
     columns = pd.MultiIndex.from_tuples(
         [(task, column, stat) for task, columns in languages.items()
          for column in [*columns, AVG] for stat in STATS],
         names=["task", "column", "stat"],
     )
-    wide = _stats(scores, [*ROW_KEYS, "task", "column"]).unstack(["task", "column"])
+    wide = _stats(scores, CELL_KEYS).join(intervals).unstack(["task", "column"])
     table = wide.reorder_levels([1, 2, 0], axis=1).reindex(index=rows, columns=columns)
     counts = table.columns.get_level_values("stat") == "n"
     table.loc[:, counts] = table.loc[:, counts].fillna(0)
@@ -147,20 +279,106 @@ def transfer_table(
     """Mean/std/n over seeds in percent, one row per (model, objective) in configured order.
 
     Columns are (task, language or ``avg``, stat), train language first; ``avg`` is the
-    mean over the other languages. Missing results stay NaN with n = 0.
+    mean over the other languages. Missing results stay NaN with n = 0; so do the intervals,
+    which need the predictions (``write_transfer_tables``).
     """
     rows = _row_index(models, objectives)
     ordered = _languages(tasks, languages, train_language)
-    return _table(_seed_scores(metrics, rows, ordered), rows, ordered)
+    return _table(_seed_scores(_selected(metrics, rows, ordered), ordered), rows, ordered, _intervals({}))
 
 
-def _overall(scores: pd.DataFrame, rows: pd.MultiIndex, tasks: Sequence[str]) -> pd.DataFrame:
-    """Mean/std/n over seeds of each seed's mean over the task ``avg``s."""
+def _overall(scores: pd.DataFrame, rows: pd.MultiIndex, tasks: Sequence[str],
+             replicated: Replicates) -> pd.DataFrame:
+    """Mean/std/n over seeds of each seed's mean over the ``tasks``' ``avg``s, and its interval."""
     task_avgs = scores[scores["column"] == AVG].pivot(
         index=[*ROW_KEYS, "seed"], columns="task", values="score"
     )
     per_seed = _complete_mean(task_avgs, tasks).reset_index()
-    return _stats(per_seed, ROW_KEYS).reindex(rows).fillna({"n": 0})
+    overall = _stats(per_seed, ROW_KEYS).reindex(rows).fillna({"n": 0})
+    averages = [_mean_replicates([replicated.get((*row, task, AVG)) for task in tasks]) for row in rows]
+    overall[["ci_low", "ci_high"]] = [interval(average[1]) if average else (math.nan, math.nan)
+                                      for average in averages]
+    return overall
+
+
+# --- tests ---------------------------------------------------------------------------------
+
+
+def _tests(table: pd.DataFrame, replicated: Replicates, models: Sequence[str],
+           objectives: dict[str, list[str]], seeds: Sequence[int]) -> pd.DataFrame:
+    """Each objective against each reference of its family (``REFERENCES``; a reference against an
+    earlier one once), in every cell where both have every seed; Holm over all of them."""
+    complete = tuple(seeds)
+    records = []
+    for model in models:
+        references = [name for name in REFERENCES if name in objectives[model]]
+        for position, reference in enumerate(references):
+            for objective in objectives[model]:
+                if objective in references[: position + 1]:
+                    continue
+                for task, column in _cell_keys(table):
+                    a = replicated.get((model, objective, task, column))
+                    b = replicated.get((model, reference, task, column))
+                    if a is None or b is None or a[0] != complete or b[0] != complete:
+                        continue
+                    means = [table.loc[(model, name), (task, column, "mean")] for name in (objective, reference)]
+                    records.append({"model": model, "task": task, "column": column, "objective": objective,
+                                    "reference": reference, **asdict(compare(*means, a[1], b[1]))})
+    tests = pd.DataFrame(records, columns=TEST_COLUMNS[:-2])
+    tests["p_holm"] = holm(tests["p"].to_numpy())
+    tests["significant"] = tests["p_holm"] < ALPHA
+    return tests[TEST_COLUMNS]
+
+
+def _tests_csv(tests: pd.DataFrame) -> str:
+    """Effects in points with two decimals; p-values with three significant digits."""
+    shown = tests.copy()
+    for name in ("effect", "ci_low", "ci_high"):
+        shown[name] = shown[name].map("{:.2f}".format)
+    for name in ("p", "p_bootstrap", "p_holm"):
+        shown[name] = shown[name].map("{:.3g}".format)
+    return shown.to_csv(index=False, lineterminator="\n")
+
+
+def _marks(tests: pd.DataFrame) -> dict[Cell, str]:
+    """The marks of each cell's significant differences, in ``REFERENCES`` order."""
+    marks: dict[Cell, str] = {}
+    for test in tests[tests["significant"]].itertuples(index=False):
+        key = (test.model, test.objective, test.task, test.column)
+        marks[key] = marks.get(key, "") + REFERENCES[test.reference]
+    return marks
+
+
+def _p_text(p: float) -> str:
+    return "p_holm < 0.001" if p < 0.001 else f"p_holm = {p:.3f}"
+
+
+def _findings(tests: pd.DataFrame, *, train_language: str, seeds: Sequence[int], resamples: int,
+              tests_name: str) -> str:
+    """The claims: one sentence per task-avg test, grouped by family and reference."""
+    listed = ", ".join(map(str, seeds))
+    lines = [
+        "# Findings\n",
+        f"Tested: each objective against its family's {' and '.join(f'`{r}`' for r in REFERENCES)} on "
+        f"the same test examples and fine-tuning seeds ({listed}), by a paired bootstrap over examples "
+        f"and seeds (B = {resamples}); effect = difference in points with its 95% percentile interval, "
+        f"two-sided p from the bootstrap standard error, Holm-corrected over all {len(tests)} tests of "
+        f"the transfer table (every language and task avg; each in `{tests_name}`), significant at "
+        f"p_holm < {ALPHA}. Below: the task avgs, over the languages other than `{train_language}`.\n",
+    ]
+    claims = tests[tests["column"] == AVG]
+    if claims.empty:
+        lines.append("No objective shares a family with a reference, so nothing was tested.\n")
+    for (model, reference), group in claims.groupby(["model", "reference"], sort=False):
+        lines.append(f"## {model} vs {reference}\n")
+        lines.extend(
+            f"- {model} {test.objective} vs {reference}, {test.task} avg: {test.effect:+.1f} points "
+            f"[{test.ci_low:.1f}, {test.ci_high:.1f}], {_p_text(test.p_holm)} "
+            f"({'significant' if test.significant else 'not significant'})"
+            for test in group.itertuples(index=False)
+        )
+        lines.append("")
+    return "\n".join(lines)
 
 
 # --- checks --------------------------------------------------------------------------------
@@ -211,37 +429,41 @@ def _cell_keys(table: pd.DataFrame) -> pd.Index:
 
 
 def _stats_at(table: pd.DataFrame, task: str, column: str) -> pd.DataFrame:
-    """One cell's mean/std/n for every row, as a frame with those three columns."""
+    """One cell's stats for every row, as a frame with one column per stat."""
     return pd.DataFrame({stat: table[(task, column, stat)] for stat in STATS})
 
 
 def _csv(table: pd.DataFrame) -> str:
-    """Wide CSV: ``seeds``, then ``{task}.{column}`` (mean) and ``{task}.{column}.std``."""
+    """Wide CSV: ``seeds``, then ``{task}.{column}`` (mean), ``.std``, ``.ci_low`` and ``.ci_high``."""
     out = table.index.to_frame(index=False)
     out["seeds"] = table.xs("n", axis=1, level="stat").max(axis=1).astype(int).to_numpy()
     for task, column in _cell_keys(table):
-        for stat, suffix in (("mean", ""), ("std", ".std")):
+        for stat, suffix in (("mean", ""), ("std", ".std"), ("ci_low", ".ci_low"), ("ci_high", ".ci_high")):
             out[f"{task}.{column}{suffix}"] = table[(task, column, stat)].round(2).to_numpy()
     return out.to_csv(index=False, float_format="%.2f", na_rep="NaN", lineterminator="\n")
 
 
-def _cell(stats: pd.Series, seeds: int) -> str:
-    """One decimal, ``mean ± std`` (no std for one seed), ``(n=k)`` if seeds are missing."""
+def _cell(stats: pd.Series, seeds: int, with_interval: bool) -> str:
+    """One decimal, ``mean ± std`` (no std for one seed), ``[low, high]`` with ``with_interval``,
+    ``(n=k)`` if seeds are missing."""
     n = int(stats["n"])
     if n == 0:
         return MISSING_CELL
     text = f"{stats['mean']:.1f}" if n == 1 else f"{stats['mean']:.1f} ± {stats['std']:.1f}"
+    if with_interval and not math.isnan(stats["ci_low"]):
+        text += f" [{stats['ci_low']:.1f}, {stats['ci_high']:.1f}]"
     return text if n == seeds else f"{text} (n={n})"
 
 
-def _cells(stats: pd.DataFrame, seeds: int, bold_best: bool = False) -> list[str]:
-    """A column's cells; with ``bold_best`` the highest shown mean is bold (ties all bold)."""
+def _cells(stats: pd.DataFrame, seeds: pd.Series, marks: Sequence[str], *, with_interval: bool = False,
+           bold_best: bool = False) -> list[str]:
+    """A column's cells, each row against its own seed count and followed by its marks; with
+    ``bold_best`` the highest shown mean is bold (ties all bold)."""
     shown = stats["mean"].round(1)
     best = shown.max() if bold_best else math.nan
-    cells = [_cell(row, seeds) for _, row in stats.iterrows()]
-    return [
-        f"**{cell}**" if value == best else cell for value, cell in zip(shown, cells, strict=True)
-    ]
+    cells = [_cell(row, seeds[key], with_interval) for key, row in stats.iterrows()]
+    return [f"**{cell}**{mark}" if value == best else f"{cell}{mark}"
+            for value, cell, mark in zip(shown, cells, marks, strict=True)]
 
 
 def pipe_table(lines: Iterable[Sequence[str]]) -> str:
@@ -260,26 +482,40 @@ def _markdown_table(
     ])
 
 
-def _summary_section(
-    table: pd.DataFrame, overall: pd.DataFrame, train_language: str, seeds: int
-) -> str:
+def _column_marks(table: pd.DataFrame, marks: Mapping[Cell, str], task: str, column: str) -> list[str]:
+    return [marks.get((*row, task, column), "") for row in table.index]
+
+
+def _summary_section(table: pd.DataFrame, overall: dict[str, pd.DataFrame], train_language: str,
+                     seeds: pd.Series, marks: Mapping[Cell, str]) -> str:
     tasks = table.columns.get_level_values("task").unique()
     picked = [(task, column) for task in tasks for column in (train_language, AVG)]
-    stats = [*(_stats_at(table, *pick) for pick in picked), overall]
-    header = [*(f"{task} {column}" for task, column in picked), OVERALL]
-    columns = [_cells(column, seeds, bold_best=True) for column in stats]
+    columns = [_cells(_stats_at(table, *pick), seeds, _column_marks(table, marks, *pick), bold_best=True)
+               for pick in picked]
+    columns += [_cells(stats, seeds, [""] * len(stats), bold_best=True) for stats in overall.values()]
+    header = [*(f"{task} {column}" for task, column in picked), *overall]
     return _markdown_table("Summary", table.index, header, columns)
 
 
-def _task_section(table: pd.DataFrame, task: str, metric: str, seeds: int) -> str:
+def _task_section(table: pd.DataFrame, task: str, metric: str, seeds: pd.Series,
+                  marks: Mapping[Cell, str]) -> str:
     header = [column for key, column in _cell_keys(table) if key == task]
-    columns = [_cells(_stats_at(table, task, column), seeds) for column in header]
+    columns = [_cells(_stats_at(table, task, column), seeds, _column_marks(table, marks, task, column),
+                      with_interval=True) for column in header]
     title = f"{task} ({METRIC_NAMES.get(metric, metric)})"
     return _markdown_table(title, table.index, header, columns)
 
 
 def _legend(
-    task_metrics: dict[str, str], train_language: str, seeds: Sequence[int], missing: int
+    task_metrics: dict[str, str],
+    overall_tasks: dict[str, list[str]],
+    *,
+    train_language: str,
+    seeds: Sequence[int],
+    resamples: int,
+    tests: pd.DataFrame,
+    baselines: bool,
+    missing: int,
 ) -> str:
     by_metric: dict[str, list[str]] = {}
     for task, metric in task_metrics.items():
@@ -291,79 +527,80 @@ def _legend(
         if len(seeds) > 1
         else f"a single seed ({listed}), so no std"
     )
-    gap = (
-        f" Incomplete, {missing} of the runs missing: {MISSING_CELL} = no result, "
-        "(n=k) = only k seeds."
-        if missing
-        else ""
-    )
-    return (
-        f"Scores in % ({metrics}), fine-tuned on `{train_language}` and tested zero-shot; "
-        f"{spread}; {AVG} = mean over the languages other than `{train_language}`, "
-        f"{OVERALL} = mean of the task {AVG}s, both taken per seed first.{gap}"
-    )
-
-
-def _markdown(
-    table: pd.DataFrame,
-    overall: pd.DataFrame,
-    *,
-    task_metrics: dict[str, str],
-    train_language: str,
-    seeds: Sequence[int],
-    missing: int,
-) -> str:
-    n = len(seeds)
-    sections = [
-        "# Zero-shot cross-lingual transfer\n",
-        _legend(task_metrics, train_language, seeds, missing) + "\n",
-        _summary_section(table, overall, train_language, n),
-        *(_task_section(table, task, metric, n) for task, metric in task_metrics.items()),
+    mixed = len({task_metrics[task] for task in overall_tasks[OVERALL]}) > 1
+    overall = [f"`{OVERALL}` = mean of the task {AVG}s of {', '.join(overall_tasks[OVERALL])}"
+               + (" (different metrics, so only a rough index)" if mixed else "")]
+    if OVERALL_CLASSIFICATION in overall_tasks:
+        overall.append(f"`{OVERALL_CLASSIFICATION}` = of the classification tasks only "
+                       f"({', '.join(overall_tasks[OVERALL_CLASSIFICATION])}, all accuracy)")
+    marks = " and ".join(f"{mark} vs `{name}`" for name, mark in REFERENCES.items())
+    lines = [
+        f"Scores in % ({metrics}), fine-tuned on `{train_language}` and tested zero-shot; {spread}.",
+        f"[low, high] (task tables; every cell in the CSV) = 95% bootstrap interval over test examples "
+        f"and seeds (B = {resamples}).",
+        f"`{AVG}` = mean over the languages other than `{train_language}`; " + "; ".join(overall)
+        + "; all taken per seed (and per bootstrap replicate) first.",
     ]
-    return "\n".join(sections)
+    if not tests.empty:
+        lines.append(f"Marks: significantly different (either direction) from the family's reference, "
+                     f"{marks}: paired bootstrap, Holm-corrected over the table's {len(tests)} tests, "
+                     f"p_holm < {ALPHA} (`transfer_tests.csv`, `findings.md`).")
+    if baselines:
+        lines.append(f"Rows `{BASELINE}`: surface baselines, one run each, interval over test examples "
+                     f"only, not tested; {MISSING_CELL} where a baseline does not apply.")
+    if missing:
+        lines.append(f"Incomplete, {missing} of the runs missing: {MISSING_CELL} = no result, "
+                     "(n=k) = only k seeds.")
+    return "\n".join(f"- {line}" for line in lines)
 
 
 def _json_stats(stats: pd.Series) -> dict:
-    """Stats for JSON, NaN (no result, or one seed's std) written as null."""
-    mean, std = (None if math.isnan(stats[key]) else float(stats[key]) for key in ("mean", "std"))
-    return {"mean": mean, "std": std, "n": int(stats["n"])}
+    """Stats for JSON, NaN (no result, one seed's std, no interval) written as null."""
+    values = {key: None if math.isnan(stats[key]) else float(stats[key])
+              for key in ("mean", "std", "ci_low", "ci_high")}
+    return values | {"n": int(stats["n"])}
 
 
 def _summary(
     table: pd.DataFrame,
-    overall: pd.DataFrame,
+    overall: dict[str, pd.DataFrame],
+    overall_tasks: dict[str, list[str]],
     *,
     task_metrics: dict[str, str],
     train_language: str,
     seeds: Sequence[int],
+    resamples: int,
 ) -> dict:
-    """The JSON summary: ``results`` by model/objective/task/column, ``overall`` by row."""
+    """The JSON summary: ``results`` by model/objective/task/column, each ``overall`` by row."""
     results: dict = {}
     for task, column in _cell_keys(table):
         for (model, objective), stats in _stats_at(table, task, column).iterrows():
             by_task = results.setdefault(model, {}).setdefault(objective, {})
             by_task.setdefault(task, {})[column] = _json_stats(stats)
-    overall_results: dict = {}
-    for (model, objective), stats in overall.iterrows():
-        overall_results.setdefault(model, {})[objective] = _json_stats(stats)
-    return {
+    summary = {
         "tasks": task_metrics,
         "train_language": train_language,
         "seeds": list(seeds),
+        "resamples": resamples,
         "results": results,
-        OVERALL: overall_results,
+        "overall_tasks": overall_tasks,
     }
+    for name, stats in overall.items():
+        by_model: dict = {}
+        for (model, objective), row in stats.iterrows():
+            by_model.setdefault(model, {})[objective] = _json_stats(row)
+        summary[name] = by_model
+    return summary
 
 
 def _study_metrics(
-    metric_paths: Iterable[str | os.PathLike],
+    metrics: pd.DataFrame,
     rows: pd.MultiIndex,
     languages: dict[str, list[str]],
     seeds: Sequence[int] | None,
     allow_missing: bool,
 ) -> tuple[pd.DataFrame, list[int], int]:
-    """The metrics of the configured seeds, those seeds, and how many runs are missing."""
-    metrics = load_metrics(metric_paths)
+    """The runs of the configured seeds, those seeds, and how many runs are missing."""
     if seeds is None:
         seeds = metrics.merge(rows.to_frame(index=False), on=ROW_KEYS)["seed"].unique()
     seeds = sorted(int(seed) for seed in seeds)
@@ -377,10 +614,13 @@ def _study_metrics(
 
 def write_transfer_tables(
     metric_paths: Iterable[str | os.PathLike],
+    prediction_paths: Iterable[str | os.PathLike],
     *,
     csv_path: str | os.PathLike,
     markdown_path: str | os.PathLike,
     summary_path: str | os.PathLike,
+    tests_path: str | os.PathLike,
+    findings_path: str | os.PathLike,
     models: list[str],
     objectives: dict[str, list[str]],
     tasks: list[str],
@@ -388,26 +628,54 @@ def write_transfer_tables(
     train_language: str,
     seeds: Sequence[int] | None = None,
     allow_missing: bool = False,
+    query_paths: Iterable[str | os.PathLike] = (),
+    baseline_metric_paths: Iterable[str | os.PathLike] = (),
+    baseline_prediction_paths: Iterable[str | os.PathLike] = (),
+    resamples: int = RESAMPLES,
 ) -> None:
-    """Write the transfer CSV, Markdown and JSON summary from per-run metrics files.
+    """Write the transfer CSV, Markdown, tests CSV, findings and JSON summary from per-run files.
 
-    Every configured (model, objective, task, language, seed) must have a result, since a
-    partial mean looks just like a full one. ``allow_missing`` is for a preview while runs
-    finish: gaps render as "–", cells short of seeds as "(n=k)", and the legend says so.
-    ``seeds`` defaults to every seed found for the configured rows; results outside the
-    configured study are ignored.
+    ``prediction_paths`` pair with ``metric_paths`` by position (likewise for the baselines);
+    ``query_paths`` are the test splits of ranking tasks, whose ``text_a`` groups pages into the
+    queries nDCG averages. Every configured (model, objective, task, language, seed) must have a
+    result, since a partial mean looks just like a full one. ``allow_missing`` is for a preview
+    while runs finish: gaps render as "–", cells short of seeds as "(n=k)", the legend says so, and
+    such cells are not tested. ``seeds`` defaults to every seed found for the configured rows;
+    results outside the configured study are ignored. Baselines need not cover every task.
     """
     rows = _row_index(models, objectives)
     ordered = _languages(tasks, languages, train_language)
-    metrics, seeds, missing = _study_metrics(metric_paths, rows, ordered, seeds, allow_missing)
-    scores = _seed_scores(metrics, rows, ordered)
-    table = _table(scores, rows, ordered)
-    overall = _overall(scores, rows, tasks)
-    context = {
-        "task_metrics": _task_metrics(metrics, tasks),
-        "train_language": train_language,
-        "seeds": seeds,
-    }
+    study, seeds, missing = _study_metrics(
+        load_runs(metric_paths, prediction_paths), rows, ordered, seeds, allow_missing
+    )
+    baselines = load_runs(baseline_metric_paths, baseline_prediction_paths)
+    all_rows = pd.MultiIndex.from_tuples([*_baseline_rows(baselines), *rows], names=ROW_KEYS)
+    selected = _selected(pd.concat([frame for frame in (baselines, study) if not frame.empty]),
+                         all_rows, ordered)
+    scores = _seed_scores(selected, ordered)
+    replicated, classification = _bootstrap(selected, ordered, _queries(query_paths), resamples)
+    table = _table(scores, all_rows, ordered, _intervals(replicated))
+    overall_tasks = {OVERALL: list(tasks)}
+    if classification and len(classification) < len(tasks):
+        overall_tasks[OVERALL_CLASSIFICATION] = [task for task in tasks if task in classification]
+    overall = {name: _overall(scores, all_rows, subset, replicated) for name, subset in overall_tasks.items()}
+    tests = _tests(table, replicated, models, objectives, seeds)
+    task_metrics = _task_metrics(selected, tasks)
+    counts = table.xs("n", axis=1, level="stat").max(axis=1)  # a baseline row: its own runs
+    row_seeds = counts.where(counts.index.get_level_values("model") == BASELINE, len(seeds)).astype(int)
+    marks = _marks(tests)
+    legend = _legend(task_metrics, overall_tasks, train_language=train_language, seeds=seeds,
+                     resamples=resamples, tests=tests, baselines=not baselines.empty, missing=missing)
+    sections = [
+        "# Zero-shot cross-lingual transfer\n",
+        legend + "\n",
+        _summary_section(table, overall, train_language, row_seeds, marks),
+        *(_task_section(table, task, metric, row_seeds, marks) for task, metric in task_metrics.items()),
+    ]
     write_text(_csv(table), csv_path)
-    write_text(_markdown(table, overall, missing=missing, **context), markdown_path)
-    write_json(_summary(table, overall, **context), summary_path)
+    write_text("\n".join(sections), markdown_path)
+    write_text(_tests_csv(tests), tests_path)
+    write_text(_findings(tests, train_language=train_language, seeds=seeds, resamples=resamples,
+                         tests_name=Path(tests_path).name), findings_path)
+    write_json(_summary(table, overall, overall_tasks, task_metrics=task_metrics,
+                        train_language=train_language, seeds=seeds, resamples=resamples), summary_path)

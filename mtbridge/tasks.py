@@ -62,9 +62,38 @@ def task_spec(name: str, world: Mapping) -> TaskSpec:
     return specs[name]
 
 
+def task_of(definition: Mapping) -> TaskSpec:
+    """A job's task definition (see mtbridge.config.task_definition) as a TaskSpec."""
+    return TaskSpec(definition["name"], definition["kind"], definition["metric"],
+                    tuple(definition["labels"]))
+
+
+def predictions_schema(spec: TaskSpec) -> pa.Schema:
+    """(id, gold, predicted), and for a ranking task the score each page was ranked by."""
+    value = pa.string() if spec.kind == "classification" else pa.list_(pa.string())
+    fields = [("id", pa.string()), ("gold", value), ("predicted", value)]
+    return pa.schema(fields + ([("relevance", pa.float64())] if spec.metric == "ndcg" else []))
+
+
 def schema_for(kind: str) -> pa.Schema:
     """The Parquet schema of a task split of this kind."""
     schemas = {"classification": CLASSIFICATION_SCHEMA, "tagging": TAGGING_SCHEMA}
     if kind not in schemas:
         raise ValueError(f"unknown task kind {kind!r} (known: {', '.join(schemas)})")
     return schemas[kind]
+
+
+# --- surface baselines (mtbridge.baselines); decided here so that the DAG need not import scikit-learn
+
+BASELINES = ("majority", "word-ngrams", "char-ngrams", "overlap", "word-lookup")
+# Tasks whose text_b is a second text to compare with text_a (NC's text_b is its article's body).
+PAIR_TASKS = frozenset({"nli", "paraphrase", "xnli", "pawsx", "qadsm", "wpr", "qam"})
+
+
+def task_baselines(definition: Mapping) -> tuple[str, ...]:
+    """The baselines that apply to a task definition: tagging gets per-token ones, classification and
+    ranking get text classifiers, and pair tasks also the lexical overlap of their two texts."""
+    if definition["kind"] == "tagging":
+        return ("majority", "word-lookup")
+    pair = ("overlap",) if definition["name"] in PAIR_TASKS else ()
+    return ("majority", "word-ngrams", "char-ngrams", *pair)

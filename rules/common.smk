@@ -211,14 +211,25 @@ def data_outputs():
     return files
 
 
-def all_metrics():
-    return [paths.metrics(model, objective, task, language, seed)
+def study_runs():
+    """(model, objective, task, language, seed) of every fine-tuned run, in one fixed order."""
+    return [(model, objective, task, language, seed)
             for model, objective in model_objectives(config)
             for task in TASKS for language in TASK_LANGUAGES[task] for seed in SEEDS]
 
 
+def all_metrics():
+    return [paths.metrics(*run) for run in study_runs()]
+
+
+def all_predictions():
+    """The predictions of every run, in all_metrics() order: the transfer table pairs them by position."""
+    return [paths.predictions(*run) for run in study_runs()]
+
+
 def all_tables():
-    return [paths.transfer_table("csv"), paths.transfer_table("md"), paths.summary()]
+    return [paths.transfer_table("csv"), paths.transfer_table("md"), paths.transfer_tests(),
+            paths.findings(), paths.summary()]
 
 
 # --- the analysis half: activation dumps, CKA, spectra ----------------------------------------

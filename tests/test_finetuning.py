@@ -18,12 +18,11 @@ from mtbridge.finetuning import (
     finetune,
     predict,
     predict_indices,
-    predictions_schema,
     word_predictions,
 )
 from mtbridge.io import read_json
 from mtbridge.models import HEAD_FILE, WEIGHTS_FILE, EncoderClassifier, load_encoder, masked_mean
-from mtbridge.tasks import task_spec
+from mtbridge.tasks import predictions_schema, task_spec
 from mtbridge.tokenizer import encode_texts, encode_words, framing
 
 SETTINGS = {"epochs": 1, "batch_size": 8, "learning_rate": 0.001, "warmup_ratio": 0.1, "dropout": 0.1,

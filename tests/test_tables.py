@@ -1,14 +1,15 @@
-"""Transfer tables from synthetic metrics files with hand-computed means and stds."""
+"""Transfer tables from synthetic predictions and metrics files with hand-computed means and stds."""
 
 from __future__ import annotations
 
+import csv
 import math
 from pathlib import Path
 
 import pytest
 
-from mtbridge.evaluation import write_metrics
-from mtbridge.io import read_json
+from mtbridge.evaluation import score, write_metrics
+from mtbridge.io import read_json, write_parquet
 from mtbridge.tables import load_metrics, transfer_table, write_transfer_tables
 
 MODELS = ["mbart", "xlmr"]
@@ -36,6 +37,7 @@ SEED_OFFSET = {1: -1, 2: 0, 3: 1}
 #   avg per seed (de + sw) / 2 = 50, 60, 47.5 -> mean 52.5, std sqrt(43.75) = 6.61
 HAND = {"en": [95, 96, 97], "de": [60, 70, 65], "sw": [40, 50, 30]}
 HAND_AVG_STD = math.sqrt(43.75)
+EXAMPLES = 100  # per test set, so k correct examples score exactly k %
 
 
 def percent(model: str, objective: str, task: str, language: str, seed: int) -> float:
@@ -45,44 +47,60 @@ def percent(model: str, objective: str, task: str, language: str, seed: int) -> 
     return 50 + 5 * row + LANGUAGE_OFFSET[language] + TASK_OFFSET[task] + SEED_OFFSET[seed]
 
 
-def write_study(directory: Path, skip: set[tuple] = frozenset()) -> list[Path]:
-    paths = []
-    for model, objective in ROWS:
-        for task in TASKS:
-            for language in LANGUAGES:
-                for seed in SEEDS:
-                    run = (model, objective, task, language, seed)
-                    if run in skip:
-                        continue
-                    path = directory / "-".join(map(str, run)) / "metrics.json"
-                    write_metrics(
-                        path,
-                        model=model,
-                        objective=objective,
-                        task=task,
-                        language=language,
-                        seed=seed,
-                        metric=METRICS[task],
-                        score=percent(*run) / 100,
-                        examples=400,
-                    )
-                    paths.append(path)
-    return paths
+def examples(task: str, percent: float) -> tuple[list, list]:
+    """Gold and predicted labels of one test set on which the first ``percent`` examples are right:
+    NLI labels, or NER sentences of one entity each (a wrong one has the wrong type, so F1 = percent)."""
+    right = int(round(percent))
+    if task == "nli":
+        gold = ["entailment", "neutral", "contradiction", "neutral"] * (EXAMPLES // 4)
+        return gold, [g if i < right else "wrong" for i, g in enumerate(gold)]
+    gold = [["B-PER", "I-PER", "O"]] * EXAMPLES
+    return gold, [g if i < right else ["B-LOC", "I-LOC", "O"] for i, g in enumerate(gold)]
 
 
-def write_tables(paths: list[Path], out: Path, **options) -> dict[str, Path]:
+def write_run(directory: Path, run: tuple, percent: float) -> tuple[Path, Path]:
+    """One run's predictions and metrics files; the metrics file's score is computed from them."""
+    model, objective, task, language, seed = run
+    gold, predicted = examples(task, percent)
+    folder = directory / "-".join(map(str, run))
+    predictions = folder / "predictions.parquet"
+    ids = [f"{task}-{language}-{i}" for i in range(EXAMPLES)]
+    write_parquet([{"id": i, "gold": g, "predicted": p} for i, g, p in zip(ids, gold, predicted, strict=True)],
+                  predictions)
+    metrics = folder / "metrics.json"
+    write_metrics(metrics, model=model, objective=objective, task=task, language=language, seed=seed,
+                  metric=METRICS[task], score=score(METRICS[task], gold, predicted), examples=EXAMPLES)
+    return metrics, predictions
+
+
+def write_study(directory: Path, skip: set[tuple] = frozenset()) -> list[tuple[Path, Path]]:
+    """Every run's (metrics, predictions) files."""
+    return [write_run(directory, run, percent(*run))
+            for model, objective in ROWS for task in TASKS for language in LANGUAGES for seed in SEEDS
+            if (run := (model, objective, task, language, seed)) not in skip]
+
+
+def write_tables(runs: list[tuple[Path, Path]], out: Path, **options) -> dict[str, Path]:
     outputs = {
         "csv_path": out / "transfer.csv",
         "markdown_path": out / "transfer.md",
         "summary_path": out / "summary.json",
+        "tests_path": out / "transfer_tests.csv",
+        "findings_path": out / "findings.md",
     }
-    write_transfer_tables(paths, **outputs, **STUDY, **options)
+    metrics, predictions = zip(*runs, strict=True) if runs else ((), ())
+    write_transfer_tables(metrics, predictions, **outputs, **STUDY, **options)
     return outputs
 
 
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
 @pytest.fixture(scope="module")
-def study(tmp_path_factory) -> list[Path]:
-    return write_study(tmp_path_factory.mktemp("metrics"))
+def study(tmp_path_factory) -> list[tuple[Path, Path]]:
+    return write_study(tmp_path_factory.mktemp("runs"))
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +110,7 @@ def outputs(study, tmp_path_factory) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def table(study):
-    return transfer_table(load_metrics(study), **STUDY)
+    return transfer_table(load_metrics([metrics for metrics, _ in study]), **STUDY)
 
 
 def test_rows_and_columns_follow_the_configuration(table) -> None:
