@@ -34,5 +34,6 @@ include: "rules/phases.smk"
 rule all:
     input:
         all_tables(),
+        budget_tables(),
         all_analysis(),
     default_target: True

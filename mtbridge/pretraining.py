@@ -4,9 +4,11 @@
   infilling (Poisson(3.5) spans covering 35% of the tokens, each replaced by one
   ``<mask>``); the decoder reconstructs the original.
 - XLM-R family: masked LM (transformers' ``DataCollatorForLanguageModeling``, 15%).
-- Continued objectives, all with one budget (steps × batch × max length): ``mt-m2m``,
-  ``mt-o2m`` (en→X), ``mt-m2o`` (X→en) on the parallel corpora, and ``denoise-cp``,
-  the source objective continued, which tells "MT hurts" from "more training hurts".
+- Continued objectives, all with one budget in tokens read (encoder plus decoder side, counted
+  on the batches actually drawn): ``mt-m2m``, ``mt-o2m`` (en→X), ``mt-m2o`` (X→en) on the
+  parallel corpora, and ``denoise-cp``, the source objective continued, which tells "MT hurts"
+  from "more training hurts". A budget in steps would not be equal: documents are longer than
+  sentence pairs.
   In the XGLUE study the denoising control reads the same parallel corpora, each side as
   monolingual text: the same sentences as the MT objectives, without the alignment.
 - ``random-init``: the architecture saved untrained, the floor of every table.
@@ -14,6 +16,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import random
@@ -29,7 +32,16 @@ from torch import nn
 from mtbridge.config import CONTINUED_OBJECTIVES
 from mtbridge.models import build_config, load_pretrained, pretraining_model, save_pretrained
 from mtbridge.tokenizer import Framing, encode_texts, framing, load_tokenizer
-from mtbridge.training import Batch, Schedule, pad, resume_from, seed_everything, select_device, train
+from mtbridge.training import (
+    Batch,
+    Schedule,
+    batch_reads,
+    pad,
+    resume_from,
+    seed_everything,
+    select_device,
+    train,
+)
 
 MASK_RATIO = 0.35
 MEAN_SPAN = 3.5
@@ -205,6 +217,27 @@ def masked_lm_batches(documents: Sequence[Document], frame: Framing, tokenizer, 
     return next_batch
 
 
+def budget_tokens(batch: Batch, seq2seq: bool) -> int:
+    """What the continued-pretraining budget counts: input tokens, plus the decoder's for seq2seq."""
+    read = batch_reads(batch)
+    return read["tokens"] + (read["target_tokens"] if seq2seq else 0)
+
+
+def steps_for_budget(make_batches: Callable[[random.Random], Callable[[], Batch]], rng: random.Random,
+                     tokens: int, accumulation: int, seq2seq: bool) -> int:
+    """Optimizer steps until the batch stream has read ``tokens``, by a dry run of the same stream (a
+    copy of its RNG, torch's RNG restored after): training then reads those very batches."""
+    probe = random.Random()
+    probe.setstate(rng.getstate())
+    next_batch = make_batches(probe)
+    read = batches = 0
+    with torch.random.fork_rng(devices=[]):
+        while read < tokens:
+            read += budget_tokens(next_batch(), seq2seq)
+            batches += 1
+    return math.ceil(batches / accumulation)
+
+
 def model_loss(model: nn.Module, batch: Batch) -> torch.Tensor:
     return model(**batch).loss
 
@@ -221,6 +254,19 @@ def source_batches(architecture: str, documents: Sequence[Document], frame: Fram
     if frame.seq2seq:
         return denoising_batches(documents, frame, batch_size, max_length, rng)
     return masked_lm_batches(documents, frame, tokenizer, batch_size, max_length, rng)
+
+
+def continued_batches(objective: str, spec: dict, frame: Framing, tokenizer, corpus_paths: Sequence[str],
+                      train_language: str, batch_size: int) -> Callable[[random.Random], Callable[[], Batch]]:
+    """The batch stream of a continued objective, given the RNG it draws from."""
+    if objective == "denoise-cp":
+        documents = read_documents(corpus_paths, tokenizer)
+        return functools.partial(source_batches, spec["architecture"], documents, frame, tokenizer,
+                                 batch_size, spec["max_length"])
+    if not frame.seq2seq:
+        raise ValueError(f"objective {objective} needs a seq2seq architecture, not {spec['architecture']}")
+    pairs = read_pairs(corpus_paths, tokenizer, objective, train_language)
+    return functools.partial(translation_batches, pairs, frame, batch_size, spec["max_length"])
 
 
 def pretrain_source(*, spec: dict, languages: Sequence[str], tokenizer_dir: str,
@@ -251,7 +297,7 @@ def continue_pretraining(*, spec: dict, objective: str, languages: Sequence[str]
                          train_language: str, settings: dict, source_dir: str,
                          corpus_paths: Sequence[str], output_dir: str, seed: int,
                          threads: int, device: dict | None = None, resume: dict | None = None) -> None:
-    """Continue the ``source`` checkpoint with ``objective`` for the shared budget ``settings``.
+    """Continue the ``source`` checkpoint with ``objective`` until it has read ``settings["tokens"]``.
 
     ``corpus_paths`` are the parallel corpora for MT objectives, and for ``denoise-cp`` the
     monolingual corpora (synthetic world) or the parallel ones read as monolingual text (XGLUE).
@@ -262,20 +308,18 @@ def continue_pretraining(*, spec: dict, objective: str, languages: Sequence[str]
     tokenizer = load_tokenizer(source_dir)
     frame = framing(tokenizer, spec["architecture"], languages, spec.get("language_fallback"))
     model = load_pretrained(source_dir)
-    if objective == "denoise-cp":
-        batches = source_batches(spec["architecture"], read_documents(corpus_paths, tokenizer),
-                                 frame, tokenizer, settings["batch_size"], spec["max_length"], rng)
-    else:
-        if not frame.seq2seq:
-            raise ValueError(f"objective {objective} needs a seq2seq architecture, "
-                             f"not {spec['architecture']}")
-        pairs = read_pairs(corpus_paths, tokenizer, objective, train_language)
-        batches = translation_batches(pairs, frame, settings["batch_size"], spec["max_length"], rng)
+    make_batches = continued_batches(objective, spec, frame, tokenizer, corpus_paths, train_language,
+                                     settings["batch_size"])
+    accumulation = settings.get("gradient_accumulation", 1)
+    steps = steps_for_budget(make_batches, rng, settings["tokens"], accumulation, frame.seq2seq)
+    schedule = Schedule(steps=steps, learning_rate=settings["learning_rate"],
+                        warmup_steps=round(settings["warmup_ratio"] * steps),
+                        gradient_accumulation=accumulation)
     state = resume_from(resume)
-    record = train(model, batches, model_loss, schedule_of(settings), device=select_device(device),
+    record = train(model, make_batches(rng), model_loss, schedule, device=select_device(device),
                    resume=state, rng=rng)
     save_pretrained(model.cpu(), output_dir,
-                    {"objective": objective, "seed": seed, **settings, **record}, tokenizer)
+                    {"objective": objective, "seed": seed, **settings, "steps": steps, **record}, tokenizer)
     if state is not None:
         state.clear()
 

@@ -155,11 +155,11 @@ def restore(state: dict[str, Any], model: nn.Module, optimizer, scheduler, next_
         extra.set(state["extra"])
 
 
-def snapshot(step: int, model: nn.Module, optimizer, scheduler, running: float, tokens: int,
+def snapshot(step: int, model: nn.Module, optimizer, scheduler, running: float, read: dict[str, int],
              rng: random.Random | None, extra: Extra | None) -> dict[str, Any]:
     return {
         "step": step, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-        "scheduler": scheduler.state_dict(), "running": running, "tokens": tokens,
+        "scheduler": scheduler.state_dict(), "running": running, "read": read,
         "rng": list(rng.getstate()[1]) if rng is not None else None,
         "torch_rng": torch.get_rng_state(),
         "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
@@ -179,24 +179,28 @@ def train(model: nn.Module, next_batch: Callable[[], Batch],
     ``evaluate(step)`` is called every ``evaluate_every`` steps and after the last one.
     With ``resume``, the state is saved every ``resume.every`` steps and a saved state is continued
     (``rng`` is the job's RNG that the batch stream draws from; ``extra`` any other job state).
-    Returns the final running loss and the number of input tokens read (the budget).
+    Returns the final running loss and what was read: sequences, input tokens (``tokens``) and
+    target tokens (labels that count in the loss: a decoder's, or a masked LM's masked pieces).
     """
     device = device or Device(torch.device("cpu"))
     model.to(device.device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=schedule.learning_rate, weight_decay=0.01)
     scheduler = get_linear_schedule_with_warmup(optimizer, schedule.warmup_steps, schedule.steps)
     model.train()
-    running, tokens, started, first = None, 0, time.perf_counter(), 1
+    running, started, first = None, time.perf_counter(), 1
+    read = {"sequences": 0, "tokens": 0, "target_tokens": 0}
     saved = resume.load() if resume is not None else None
     if saved is not None:
         restore(saved, model, optimizer, scheduler, next_batch, schedule.gradient_accumulation, rng, extra)
-        running, tokens, first = saved["running"], saved["tokens"], saved["step"] + 1
+        running, read, first = saved["running"], saved["read"], saved["step"] + 1
         LOG.info("resuming from step %d of %d (%s)", saved["step"], schedule.steps, resume.path)
     for step in range(first, schedule.steps + 1):
         step_loss = 0.0
         for _ in range(schedule.gradient_accumulation):
-            batch = device.move(next_batch())
-            tokens += int(batch["attention_mask"].sum())
+            batch = next_batch()
+            for key, count in batch_reads(batch).items():
+                read[key] += count
+            batch = device.move(batch)
             with device.context():
                 loss = loss_of(model, batch) / schedule.gradient_accumulation
             loss.backward()
@@ -209,11 +213,17 @@ def train(model: nn.Module, next_batch: Callable[[], Batch],
         if step % schedule.log_every == 0 or step == schedule.steps:
             rate = step / (time.perf_counter() - started)
             LOG.info("step %d/%d loss %.4f %.2f steps/s %d tokens", step, schedule.steps, running,
-                     rate, tokens)
+                     rate, read["tokens"])
         if evaluate is not None and ((evaluate_every and step % evaluate_every == 0)
                                      or step == schedule.steps):
             evaluate(step)
             model.train()
         if resume is not None and step % resume.every == 0 and step < schedule.steps:
-            resume.save(snapshot(step, model, optimizer, scheduler, running, tokens, rng, extra))
-    return {"final_loss": round(float(running), 6), "tokens": tokens}
+            resume.save(snapshot(step, model, optimizer, scheduler, running, read, rng, extra))
+    return {"final_loss": round(float(running), 6), **read}
+
+
+def batch_reads(batch: Batch) -> dict[str, int]:
+    """Sequences, input tokens and target tokens (labels other than the ignored -100) of a batch."""
+    return {"sequences": len(batch["input_ids"]), "tokens": int(batch["attention_mask"].sum()),
+            "target_tokens": int((batch["labels"] != -100).sum())}

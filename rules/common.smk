@@ -10,6 +10,7 @@ from mtbridge.provenance import settings_path, settings_record, write_if_changed
 from mtbridge.config import (
     CONTINUED_OBJECTIVES,
     OBJECTIVES,
+    SEQ2SEQ_ARCHITECTURES,
     canonical,
     continued_variants,
     evaluation_languages,
@@ -225,6 +226,22 @@ def all_metrics():
 def all_predictions():
     """The predictions of every run, in all_metrics() order: the transfer table pairs them by position."""
     return [paths.predictions(*run) for run in study_runs()]
+
+
+def budget_checkpoints():
+    """The checkpoints the pipeline trains itself (source and continued), by family."""
+    trained = {model: [checkpoint_path(model, objective) for objective in config["models"][model]["objectives"]
+                       if objective in ("source", *CONTINUED_OBJECTIVES) and not is_hub(model, objective)]
+               for model in STUDY["models"]}
+    return {model: folders for model, folders in trained.items() if folders}
+
+
+def budget_checkpoint_list():
+    return [folder for folders in budget_checkpoints().values() for folder in folders]
+
+
+def budget_tables():
+    return [paths.table("budget", extension) for extension in ("csv", "md")] if trains_continued() else []
 
 
 def all_tables():

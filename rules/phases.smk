@@ -44,4 +44,5 @@ rule phase_analysis:
 rule phase_tables:
     input:
         all_tables(),
+        budget_tables(),
         all_analysis(),

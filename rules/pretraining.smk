@@ -83,3 +83,22 @@ rule continue_pretraining:
         paths.log("continue_pretraining", "{model}", "{continued}"),
     script:
         "../workflow_scripts/continue_pretraining.py"
+
+
+rule budget_table:
+    input:
+        checkpoints=budget_checkpoint_list(),
+        settings=job_settings(
+            "mtbridge.budget:write_budget_table",
+            checkpoints=budget_checkpoints(),
+            seq2seq={model: config["models"][model]["architecture"] in SEQ2SEQ_ARCHITECTURES
+                     for model in STUDY["models"]},
+            budget=config["continued_pretraining"]["tokens"],
+        ),
+    output:
+        csv=report(paths.table("budget", "csv"), category="Budget", caption="../report/budget.rst"),
+        markdown=paths.table("budget", "md"),
+    log:
+        paths.log("budget_table", "budget"),
+    script:
+        "../workflow_scripts/budget_table.py"

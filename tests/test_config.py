@@ -45,7 +45,7 @@ def test_micro_config_loads_with_defaults(micro_config: dict) -> None:
                        "suffixes": {"plural": "s", "verb_singular": "s", "verb_plural": ""}}
     assert micro_config["world"]["languages"]["isolate"]["script"] == "cyrillic"
     assert micro_config["world"]["names"] == 48 and micro_config["world"]["conversion_share"] == 0.6
-    assert micro_config["continued_pretraining"]["warmup_steps"] == 0
+    assert micro_config["continued_pretraining"]["warmup_ratio"] == 0.1
     assert micro_config["models"]["xlmr"]["pretraining"]["warmup_steps"] == 0
     assert micro_config["finetuning"]["tasks"] == {}
     assert finetuning_settings(micro_config, "pos") == {

@@ -181,7 +181,7 @@ def test_pretrain_source_is_reproducible(small_world: SmallWorld, tokenizer_dir:
 def test_mt_objective_needs_mbart(small_world: SmallWorld, tokenizer_dir: Path, specs: dict,
                                   random_checkpoints: dict, tmp_path: Path) -> None:
     arguments = dict(spec=specs["xlm-roberta"], languages=LANGUAGES, train_language="en",
-                     settings={"steps": 1, "batch_size": 2, "learning_rate": 0.001, "warmup_steps": 0},
+                     settings={"tokens": 20, "batch_size": 2, "learning_rate": 0.001, "warmup_ratio": 0.0},
                      source_dir=str(random_checkpoints["xlm-roberta"]),
                      corpus_paths=[str(small_world.parallel("en", "close"))],
                      output_dir=str(tmp_path / "out"), seed=SEED, threads=1)
@@ -194,14 +194,39 @@ def test_mt_objective_needs_mbart(small_world: SmallWorld, tokenizer_dir: Path, 
 
 def test_continue_pretraining_with_mt(small_world: SmallWorld, tokenizer_dir: Path, specs: dict,
                                       random_checkpoints: dict, tmp_path: Path) -> None:
-    settings = {"steps": 2, "batch_size": 2, "learning_rate": 0.001, "warmup_steps": 0}
+    settings = {"tokens": 150, "batch_size": 2, "learning_rate": 0.001, "warmup_ratio": 0.0}
     continue_pretraining(spec=specs["mbart"], objective="mt-m2o", languages=LANGUAGES,
                          train_language="en", settings=settings,
                          source_dir=str(random_checkpoints["mbart"]),
                          corpus_paths=[str(small_world.parallel("en", "close"))],
                          output_dir=str(tmp_path / "out"), seed=SEED, threads=1)
     record = read_json(tmp_path / "out" / "training.json")
-    assert record["objective"] == "mt-m2o" and record["steps"] == 2 and record["tokens"] > 0
+    assert record["objective"] == "mt-m2o" and record["steps"] >= 2
+    assert record["sequences"] == 2 * record["steps"]
     source = load_pretrained(random_checkpoints["mbart"]).state_dict()
     continued = load_pretrained(tmp_path / "out").state_dict()
     assert any(not torch.equal(source[key], continued[key]) for key in source)
+
+
+def test_continued_objectives_read_one_token_budget(small_world: SmallWorld, tokenizer_dir: Path,
+                                                    specs: dict, random_checkpoints: dict,
+                                                    tmp_path: Path) -> None:
+    """Documents are longer than sentence pairs: equal tokens, not equal steps (within 2%)."""
+    from mtbridge.budget import budget_frame, unequal
+
+    settings = {"tokens": 25_000, "batch_size": 4, "learning_rate": 0.001, "warmup_ratio": 0.1}
+    corpora = {"denoise-cp": [str(small_world.monolingual(code)) for code in LANGUAGES],
+               "mt-m2m": [str(small_world.parallel(*pair)) for pair in PARALLEL]}
+    folders = []
+    for objective, paths in corpora.items():
+        folders.append(str(tmp_path / objective))
+        continue_pretraining(spec=specs["mbart"], objective=objective, languages=LANGUAGES,
+                             train_language="en", settings=settings,
+                             source_dir=str(random_checkpoints["mbart"]), corpus_paths=paths,
+                             output_dir=folders[-1], seed=SEED, threads=1)
+    frame = budget_frame({"mbart": folders}, {"mbart": True}, settings["tokens"])
+    assert not unequal(frame)
+    assert frame["vs_budget"].between(1.0, 1.02).all(), frame
+    steps = dict(zip(frame["objective"], frame["steps"], strict=True))
+    assert steps["denoise-cp"] < steps["mt-m2m"]
+    assert (frame["decoder_tokens"] > 0).all()

@@ -32,7 +32,7 @@ CONFIG = {
                         "hidden_size": 192, "layers": 2, "attention_heads": 4, "ffn_size": 384,
                         "max_length": 48,
                         "pretraining": {"steps": 4, "batch_size": 8, "learning_rate": 0.001}}},
-    "continued_pretraining": {"steps": 4, "batch_size": 8, "learning_rate": 0.001},
+    "continued_pretraining": {"tokens": 1000, "batch_size": 8, "learning_rate": 0.001},
     "finetuning": {"defaults": {"epochs": 1, "batch_size": 16, "learning_rate": 0.001}},
     "analysis": {"pooling": "mean"},
 }

@@ -1,0 +1,80 @@
+"""What each pretraining objective read, from the checkpoints' own training records.
+
+The continued objectives of a family share one budget in tokens (encoder plus decoder side); this
+table shows that the budget held on the data actually read, and what it cost in steps and sequences.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from mtbridge.io import read_json, write_text
+from mtbridge.models import TRAINING_FILE
+from mtbridge.tables import pipe_table
+
+TOLERANCE = 0.02  # the largest relative gap between continued objectives that still counts as equal
+COLUMNS = ["model", "objective", "steps", "sequences", "encoder_tokens", "decoder_tokens", "budget_tokens",
+           "vs_budget"]
+
+
+def read_record(checkpoint_dir: str | os.PathLike, seq2seq: bool) -> dict:
+    """Steps, sequences and tokens of one checkpoint; a masked LM has no decoder side."""
+    record = read_json(Path(checkpoint_dir) / TRAINING_FILE)
+    missing = [key for key in ("steps", "sequences", "tokens", "target_tokens") if key not in record]
+    if missing:
+        raise ValueError(f"{checkpoint_dir}/{TRAINING_FILE}: no {missing} in the training record")
+    decoder = record["target_tokens"] if seq2seq else 0
+    return {"objective": record["objective"], "steps": record["steps"], "sequences": record["sequences"],
+            "encoder_tokens": record["tokens"], "decoder_tokens": decoder,
+            "budget_tokens": record["tokens"] + decoder}
+
+
+def budget_frame(checkpoints: Mapping[str, Sequence[str]], seq2seq: Mapping[str, bool],
+                 budget: int) -> pd.DataFrame:
+    """One row per checkpoint (``checkpoints[model]`` lists its folders), ``vs_budget`` the share of
+    the configured continued budget read (NaN for the source, which has its own schedule)."""
+    rows = [{"model": model, **read_record(path, seq2seq[model])}
+            for model, paths in checkpoints.items() for path in paths]
+    frame = pd.DataFrame(rows, columns=COLUMNS[:-1])
+    continued = frame["objective"] != "source"
+    frame["vs_budget"] = (frame["budget_tokens"] / budget).where(continued)
+    return frame
+
+
+def unequal(frame: pd.DataFrame) -> list[str]:
+    """Families whose continued objectives read budgets more than ``TOLERANCE`` apart."""
+    continued = frame[frame["objective"] != "source"].groupby("model")["budget_tokens"]
+    spread = continued.max() / continued.min() - 1
+    return sorted(spread[spread > TOLERANCE].index)
+
+
+def budget_markdown(frame: pd.DataFrame, budget: int) -> str:
+    def cell(value: object) -> str:
+        if isinstance(value, float):
+            return f"{value:.3f}"
+        return f"{value:,}" if isinstance(value, int) else str(value)
+
+    lines = [COLUMNS, ["---", "---", *["---:"] * (len(COLUMNS) - 2)]]
+    lines += [[cell(value) if not pd.isna(value) else "–" for value in row]
+              for row in frame[COLUMNS].astype(object).itertuples(index=False)]
+    return ("# Pretraining budgets\n\n"
+            f"Every continued objective of a family reads {budget:,} tokens (encoder plus decoder side, "
+            "counted on the batches drawn), so steps differ where the data does (documents are longer "
+            f"than sentence pairs). `vs_budget` = tokens read / budget; equal means within {TOLERANCE:.0%}. "
+            "A masked LM has no decoder side.\n\n" + pipe_table(lines))
+
+
+def write_budget_table(*, checkpoints: Mapping[str, Sequence[str]], seq2seq: Mapping[str, bool], budget: int,
+                       csv_path: str | os.PathLike, markdown_path: str | os.PathLike) -> None:
+    """Write the budget table; the Markdown says plainly if a family's budgets were not equal (a
+    budget of only a few batches overshoots by up to one batch)."""
+    frame = budget_frame(checkpoints, seq2seq, budget)
+    families = unequal(frame)
+    verdict = (f"**Not equal** for {', '.join(families)}: raise `continued_pretraining.tokens` to many "
+               "batches." if families else f"Equal within {TOLERANCE:.0%} in every family.")
+    write_text(frame.to_csv(index=False, float_format="%.4f", lineterminator="\n"), csv_path)
+    write_text(budget_markdown(frame, budget) + f"\n{verdict}\n", markdown_path)
