@@ -2,7 +2,11 @@
 tables that gather them.
 
 Every CKA output carries the estimator, pooling and sentence count it was computed with, so numbers made
-under different settings cannot be mixed up silently. Dumps are read one layer at a time.
+under different settings cannot be mixed up silently. Dumps are read one layer at a time. Beside every CKA
+of the training language with X (and of a source layer with the variant's same layer) stands its null,
+``cka_shuffled``: the same with X's sentences in a fixed random order, so no sentence meets its translation.
+It shows what "no alignment" reads as under the estimator used (near 0 debiased; well above 0 biased when
+the sentence count is not far above the width).
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 import torch
 
@@ -17,17 +22,18 @@ from mtbridge import spectra as weight_spectra
 from mtbridge.io import write_parquet, write_text
 from mtbridge.models import load_pretrained
 from mtbridge.representations import Dump, open_dump
-from mtbridge.similarity import aligned, cka_matrix, cka_pairs
+from mtbridge.similarity import aligned, cka_matrix, cka_pairs, linear_cka
 from mtbridge.tables import pipe_table
 from mtbridge.training import select_device
 
 ESTIMATORS = ("biased", "debiased")
 SOURCE = "source"
 SETTINGS = ("estimator", "pooling", "precision", "sentences")
+NULL_SEED = 0  # the sentence order of every null: fixed, so nulls are comparable across models
 LANGUAGE_COLUMNS = ["model", "objective", "layer_index", "layer", "language_a", "language_b", "cka",
-                    *SETTINGS]
+                    "cka_shuffled", *SETTINGS]
 MODEL_COLUMNS = ["model", "objective", "language", "layer_index_source", "layer_source",
-                 "layer_index_variant", "layer_variant", "cka", *SETTINGS]
+                 "layer_index_variant", "layer_variant", "cka", "cka_shuffled", *SETTINGS]
 
 PathLike = str | os.PathLike
 
@@ -54,37 +60,49 @@ def comparable(dumps: Mapping[str, Dump]) -> dict:
             "sentences": len(first.ids)}
 
 
+def shuffled_order(sentences: int) -> np.ndarray:
+    return np.random.default_rng(NULL_SEED).permutation(sentences)
+
+
 def cka_across_languages(*, dump_paths: Mapping[str, PathLike], output_path: PathLike, estimator: str,
                          model: str, objective: str) -> None:
-    """CKA between every pair of languages at every layer of one model × objective.
+    """CKA between every pair of languages at every layer of one model × objective, and the null of each
+    pair with the first language (the training language's pairs, ``en``–X).
 
-    ``dump_paths`` maps language to dump, training language first, so its pairs read ``en``–X.
+    ``dump_paths`` maps language to dump, training language first.
     """
     unbiased = debiased(estimator)
     dumps = {language: open_dump(path) for language, path in dump_paths.items()}
     settings = comparable(dumps)
-    layers = next(iter(dumps.values())).layers
+    first, layers = next(iter(dumps)), next(iter(dumps.values())).layers
+    order = shuffled_order(settings["sentences"])
     rows = []
     for index, layer in enumerate(layers):
-        values = cka_pairs({language: dump.layer(layer) for language, dump in dumps.items()},
-                           debiased=unbiased)
+        vectors = {language: dump.layer(layer) for language, dump in dumps.items()}
+        values = cka_pairs(vectors, debiased=unbiased)
         rows += [{"model": model, "objective": objective, "layer_index": index, "layer": layer,
-                  "language_a": a, "language_b": b, "cka": value, "estimator": estimator, **settings}
+                  "language_a": a, "language_b": b, "cka": value,
+                  "cka_shuffled": linear_cka(vectors[a], vectors[b][order], debiased=unbiased) if a == first
+                  else float("nan"), "estimator": estimator, **settings}
                  for (a, b), value in values.items()]
     write_parquet(pd.DataFrame(rows, columns=LANGUAGE_COLUMNS), output_path)
 
 
 def cka_between_models(*, source_path: PathLike, variant_path: PathLike, output_path: PathLike,
                        estimator: str, model: str, objective: str, language: str) -> None:
-    """The layer × layer CKA matrix between a source model and one of its continued variants."""
+    """The layer × layer CKA matrix between a source model and one of its continued variants, with the
+    null of each same-layer pair."""
     source, variant = open_dump(source_path), open_dump(variant_path)
     settings = comparable({SOURCE: source, objective: variant})
-    matrix = cka_matrix([source.layer(name) for name in source.layers],
-                        [variant.layer(name) for name in variant.layers], debiased=debiased(estimator))
+    unbiased = debiased(estimator)
+    xs, ys = [source.layer(name) for name in source.layers], [variant.layer(name) for name in variant.layers]
+    matrix = cka_matrix(xs, ys, debiased=unbiased)
+    order = shuffled_order(settings["sentences"])
+    nulls = [linear_cka(x, y[order], debiased=unbiased) for x, y in zip(xs, ys, strict=False)]
     rows = [{"model": model, "objective": objective, "language": language,
              "layer_index_source": i, "layer_source": source.layers[i],
              "layer_index_variant": j, "layer_variant": variant.layers[j], "cka": float(matrix[i, j]),
-             "estimator": estimator, **settings}
+             "cka_shuffled": nulls[i] if i == j else float("nan"), "estimator": estimator, **settings}
             for i in range(matrix.shape[0]) for j in range(matrix.shape[1])]
     write_parquet(pd.DataFrame(rows, columns=MODEL_COLUMNS), output_path)
 
@@ -144,15 +162,22 @@ def write_cka_language_table(*, paths: Sequence[PathLike], csv_path: PathLike, m
     """All language pairs as CSV; per model × objective, CKA(train language, X) by layer as Markdown."""
     frame = read_frames(paths)  # in config order: model × objective, then layer, then language pair
     from_train = frame[frame["language_a"] == train_language]
-    sections = [(f"{model} / {objective}",
-                 group.pivot(index="layer", columns="language_b", values="cka")
-                 .reindex(columns=ordered(group["language_b"])).reindex(index=ordered(group["layer"]))
-                 .reset_index())
+    sections = [(f"{model} / {objective}", language_section(group))
                 for (model, objective), group in from_train.groupby(["model", "objective"], sort=False)]
     legend = (f"Linear CKA between the {train_language} representation of each parallel evaluation "
               f"sentence and its translation, layer by layer (1 = same geometry up to rotation and "
-              f"scale). {settings_line(frame)}.")
+              f"scale). `shuffled` is the null: the mean over X of CKA({train_language}, X) with X's "
+              f"sentences in a random order, what no alignment reads as. {settings_line(frame)}.")
     write_table(frame, sections, "CKA across languages", legend, csv_path, markdown_path)
+
+
+def language_section(group: pd.DataFrame) -> pd.DataFrame:
+    """CKA(train, X) by layer, one column per X, then the mean null over X."""
+    layers = ordered(group["layer"])
+    wide = (group.pivot(index="layer", columns="language_b", values="cka")
+            .reindex(columns=ordered(group["language_b"])).reindex(index=layers))
+    wide["shuffled"] = group.groupby("layer")["cka_shuffled"].mean().reindex(layers)
+    return wide.reset_index()
 
 
 def write_cka_model_table(*, paths: Sequence[PathLike], csv_path: PathLike, markdown_path: PathLike) -> None:
@@ -164,10 +189,13 @@ def write_cka_model_table(*, paths: Sequence[PathLike], csv_path: PathLike, mark
         wide = group.pivot_table(index=["objective", "layer_index_source", "layer_source"],
                                  columns="language", values="cka", sort=False)
         wide["mean"] = wide.mean(axis=1)
+        wide["shuffled"] = group.groupby(["objective", "layer_index_source", "layer_source"],
+                                         sort=False)["cka_shuffled"].mean()
         sections.append((model, wide.reset_index().drop(columns="layer_index_source")
                          .rename(columns={"layer_source": "layer"})))
     legend = (f"Linear CKA between a source model and each of its continued variants on the same "
-              f"sentences, at the same layer (the CSV holds every layer pair). {settings_line(frame)}.")
+              f"sentences, at the same layer (the CSV holds every layer pair); `shuffled` is the null, the "
+              f"mean over languages with the variant's sentences in a random order. {settings_line(frame)}.")
     write_table(frame, sections, "CKA between source and continued models", legend, csv_path, markdown_path)
 
 

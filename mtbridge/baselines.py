@@ -28,7 +28,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from sklearn.base import ClassifierMixin
+from sklearn.base import BaseEstimator
 from sklearn.compose import ColumnTransformer
 from sklearn.dummy import DummyClassifier
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -53,12 +53,12 @@ NGRAMS = {
 }
 
 
-def words(text: str | None) -> list[str]:
+def words(text: str) -> list[str]:
     """Lower-cased runs of letters and digits: punctuation and case do not make words differ."""
-    return WORD.findall((text or "").lower())
+    return WORD.findall(text.lower())
 
 
-def overlap_features(text_a: str, text_b: str | None) -> list[float]:
+def overlap_features(text_a: str, text_b: str) -> list[float]:
     """``OVERLAP_FEATURES`` of one pair: shares of each text's words found in the other, Jaccard of the
     word sets, identical word multisets (same words, any order), identical strings, and the length
     difference in words (a minus b)."""
@@ -82,7 +82,7 @@ def logistic_regression() -> LogisticRegression:
     return LogisticRegression(max_iter=2000)
 
 
-def classifier(baseline: str, paired: bool) -> ClassifierMixin:
+def classifier(baseline: str, paired: bool) -> BaseEstimator:
     """An unfitted scikit-learn classifier of a data frame with columns ``text_a`` and ``text_b``."""
     if baseline == "majority":
         return DummyClassifier(strategy="prior")

@@ -18,7 +18,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from mtbridge.analysis import SOURCE, ordered, read_frames  # noqa: E402
+from mtbridge.analysis import SOURCE, language_section, ordered, read_frames  # noqa: E402
 from mtbridge.io import atomic_path  # noqa: E402
 from mtbridge.translation import COPY, arrow, score_column  # noqa: E402
 
@@ -38,8 +38,8 @@ def cka_language_heatmap(*, path: PathLike, output_path: PathLike, train_languag
     frame = frame[frame["language_a"] == train_language]
     if frame.empty:
         raise ValueError(f"{path}: no CKA pairs with the training language {train_language!r}")
-    layers, languages = ordered(frame["layer"]), ordered(frame["language_b"])
-    values = frame.pivot(index="layer", columns="language_b", values="cka").loc[layers, languages]
+    values = language_section(frame).set_index("layer")
+    layers, languages = list(values.index), list(values.columns)
     figure, axes = plt.subplots(figsize=(1.2 + 1.1 * len(languages), 0.9 + 0.5 * len(layers)))
     image = axes.imshow(values.to_numpy(), vmin=0, vmax=1, cmap="viridis", aspect="auto")
     for (row, column), value in np.ndenumerate(values.to_numpy()):
@@ -49,7 +49,7 @@ def cka_language_heatmap(*, path: PathLike, output_path: PathLike, train_languag
     axes.set_yticks(range(len(layers)), layers)
     first = frame.iloc[0]
     axes.set_title(f"{first['model']} / {first['objective']}: CKA({train_language}, X)\n"
-                   f"{first['estimator']}, {first['pooling']} pooling", fontsize=9)
+                   f"{first['estimator']}, {first['pooling']} pooling; shuffled = null", fontsize=9)
     figure.colorbar(image, ax=axes, fraction=0.05)
     figure.tight_layout()
     save(figure, output_path)
@@ -64,9 +64,12 @@ def cka_model_curves(*, paths: Sequence[PathLike], output_path: PathLike) -> Non
     figure, axes = plt.subplots(1, len(languages), figsize=(2.6 * len(languages), 2.8), sharey=True,
                                 squeeze=False)
     for panel, language in zip(axes[0], languages, strict=True):
-        for objective, group in same[same["language"] == language].groupby("objective", sort=False):
+        here = same[same["language"] == language]
+        for objective, group in here.groupby("objective", sort=False):
             group = group.sort_values("layer_index_source")
             panel.plot(group["layer_index_source"], group["cka"], marker="o", label=objective)
+        null = here.groupby("layer_index_source")["cka_shuffled"].mean()
+        panel.plot(null.index, null.to_numpy(), color="grey", linestyle="--", label="shuffled (null)")
         panel.set_xticks(layers["layer_index_source"], layers["layer_source"], rotation=45, fontsize=7)
         panel.set_title(language, fontsize=9)
         panel.set_ylim(0, 1.02)

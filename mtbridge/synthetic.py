@@ -538,12 +538,13 @@ class World:
         return ((a,),), ((b,),), paraphrase_label(a, b)
 
     def _nli(self, rng: random.Random, index: int, task: str) -> tuple:
-        """Draw premise/hypothesis pairs until the checker confirms the wanted label."""
+        """Draw premise/hypothesis pairs until the checker confirms the wanted label; a hypothesis
+        never repeats its premise (that would make "same string" an entailment shortcut)."""
         label = NLI_LABELS[index % len(NLI_LABELS)]
         while True:
             premise = self.event(rng, SINGLE)
             hypothesis = self._hypothesis(rng, premise, label)
-            if hypothesis is not None and nli_label(premise, hypothesis) == label:
+            if hypothesis not in (None, premise) and nli_label(premise, hypothesis) == label:
                 return ((premise,),), ((hypothesis,),), label
 
     def _hypothesis(self, rng: random.Random, premise: Event, label: str) -> Event | None:

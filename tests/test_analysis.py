@@ -61,6 +61,29 @@ def test_cka_across_languages_gives_every_pair_at_every_layer(tmp_path: Path, la
     assert first[("en", "close")] > first[("en", "far")]  # more own noise, less similar
 
 
+def test_the_shuffled_null_shows_what_no_alignment_reads_as(tmp_path: Path) -> None:
+    """Identical dumps: CKA 1, while the null (same vectors, another sentence order) is near 0 debiased
+    and inflated biased, when sentences (30) are not far above the width (8)."""
+    same = {language: write_fake(tmp_path / f"{language}.safetensors", 1, 0.0) for language in ("en", "x")}
+    nulls = {}
+    for estimator in ("biased", "debiased"):
+        output = tmp_path / f"{estimator}.parquet"
+        analysis.cka_across_languages(dump_paths=same, output_path=output, estimator=estimator,
+                                      model="m", objective="source")
+        frame = pd.read_parquet(output)
+        assert frame["cka"].to_numpy() == pytest.approx(1.0)
+        nulls[estimator] = frame["cka_shuffled"].to_numpy()
+    assert np.abs(nulls["debiased"]).max() < 0.15
+    assert (nulls["biased"] > nulls["debiased"] + 0.05).all()
+    output = tmp_path / "models.parquet"
+    analysis.cka_between_models(source_path=same["en"], variant_path=same["x"], output_path=output,
+                                estimator="debiased", model="m", objective="mt-m2m", language="x")
+    frame = pd.read_parquet(output)
+    diagonal = frame["layer_index_source"] == frame["layer_index_variant"]
+    assert frame.loc[diagonal, "cka_shuffled"].abs().max() < 0.15
+    assert frame.loc[~diagonal, "cka_shuffled"].isna().all()
+
+
 def test_cka_refuses_dumps_of_other_sentences_or_pooling(tmp_path: Path, language_dumps: dict) -> None:
     shuffled = write_fake(tmp_path / "shuffled.safetensors", 9, 0.1, ids=IDS[::-1])
     with pytest.raises(ValueError, match=r"en\.safetensors and .*shuffled\.safetensors: sentence ids differ"):
