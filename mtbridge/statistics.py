@@ -159,7 +159,7 @@ class Comparison:
     effect: float
     ci_low: float
     ci_high: float
-    p: float            # from the bootstrap standard error; the one to correct (see compare)
+    p: float            # the one to correct: see compare
     p_bootstrap: float  # the replicates' own tail share, +1-corrected; at least 1 / (resamples + 1)
 
 
@@ -171,21 +171,23 @@ def compare(estimate_a: float, estimate_b: float, replicates_a: np.ndarray, repl
     seed order and ``resamples``), so their difference is the bootstrap distribution of the effect.
     A paired bootstrap rather than a permutation test (scipy.stats.permutation_test): one resampling
     scheme covers seeds, task averages over independently drawn languages and the effect's interval.
-    ``p`` is 2·Φ(−|effect| / se), se the replicates' standard deviation: the tail share
-    ``p_bootstrap`` cannot go below 1 / (B + 1), and Holm multiplies the smallest p by the number of
-    tests, so with B = 1000 and a table's hundreds of tests no difference could ever be significant.
-    The normal tail assumes a roughly normal difference, which averages over hundreds of test
-    examples give; ``p_bootstrap`` is kept to check it. Identical systems give p = 1.
+
+    ``p_bootstrap`` is the share of centred replicates at least as far from 0 as the effect, +1
+    corrected, so it cannot go below 1 / (B + 1); Holm multiplies the smallest p by the number of
+    tests, so with B = 1000 and a table's hundreds of tests nothing could ever be significant. ``p``
+    therefore extrapolates past that resolution with the normal tail 2·Φ(−|effect| / se), se the
+    replicates' standard deviation, where no replicate is that extreme; elsewhere it is the larger
+    of the two (the maximum of two valid p-values is valid), so the normal tail never makes a small,
+    skewed test set look better than its own replicates. Identical systems give p = 1.
     """
     differences = np.asarray(replicates_a) - np.asarray(replicates_b)
     effect = estimate_a - estimate_b
     se = float(differences.std(ddof=1))
-    if se > 0:
-        p = math.erfc(abs(effect) / se / math.sqrt(2))
-    else:
-        p = 1.0 if effect == 0 else 0.0
+    normal = math.erfc(abs(effect) / se / math.sqrt(2)) if se > 0 else float(effect == 0)
     extreme = int(np.count_nonzero(np.abs(differences - effect) >= abs(effect)))
-    return Comparison(effect, *interval(differences, level), p, (1 + extreme) / (len(differences) + 1))
+    tail = (1 + extreme) / (len(differences) + 1)
+    p = max(normal, tail) if extreme else normal
+    return Comparison(effect, *interval(differences, level), p, tail)
 
 
 def holm(p_values: Sequence[float]) -> np.ndarray:

@@ -239,7 +239,8 @@ def _bootstrap(
                 values = replicates(runs["metric"].iloc[0], stats, f"{task}/{language}", resamples)
                 result[(model, objective, task, language)] = (tuple(runs["seed"]), 100.0 * values)
         for model, objective in selected[ROW_KEYS].drop_duplicates().itertuples(index=False):
-            average = _mean_replicates([result.get((model, objective, task, column)) for column in columns[1:]])
+            parts = [result.get((model, objective, task, column)) for column in columns[1:]]
+            average = _mean_replicates(parts)
             if average is not None:
                 result[(model, objective, task, AVG)] = average
     return result, classification
@@ -321,7 +322,8 @@ def _tests(table: pd.DataFrame, replicated: Replicates, models: Sequence[str],
                     b = replicated.get((model, reference, task, column))
                     if a is None or b is None or a[0] != complete or b[0] != complete:
                         continue
-                    means = [table.loc[(model, name), (task, column, "mean")] for name in (objective, reference)]
+                    means = [table.loc[(model, name), (task, column, "mean")]
+                             for name in (objective, reference)]
                     records.append({"model": model, "task": task, "column": column, "objective": objective,
                                     "reference": reference, **asdict(compare(*means, a[1], b[1]))})
     tests = pd.DataFrame(records, columns=TEST_COLUMNS[:-2])
@@ -362,9 +364,10 @@ def _findings(tests: pd.DataFrame, *, train_language: str, seeds: Sequence[int],
         f"Tested: each objective against its family's {' and '.join(f'`{r}`' for r in REFERENCES)} on "
         f"the same test examples and fine-tuning seeds ({listed}), by a paired bootstrap over examples "
         f"and seeds (B = {resamples}); effect = difference in points with its 95% percentile interval, "
-        f"two-sided p from the bootstrap standard error, Holm-corrected over all {len(tests)} tests of "
-        f"the transfer table (every language and task avg; each in `{tests_name}`), significant at "
-        f"p_holm < {ALPHA}. Below: the task avgs, over the languages other than `{train_language}`.\n",
+        f"two-sided p from the replicates (their normal tail beyond B's resolution), Holm-corrected "
+        f"over all {len(tests)} tests of the transfer table (every language and task avg; each in "
+        f"`{tests_name}`), significant at p_holm < {ALPHA}. Below: the task avgs, over the languages "
+        f"other than `{train_language}`.\n",
     ]
     claims = tests[tests["column"] == AVG]
     if claims.empty:
@@ -435,11 +438,11 @@ def _stats_at(table: pd.DataFrame, task: str, column: str) -> pd.DataFrame:
 
 def _csv(table: pd.DataFrame) -> str:
     """Wide CSV: ``seeds``, then ``{task}.{column}`` (mean), ``.std``, ``.ci_low`` and ``.ci_high``."""
-    out = table.index.to_frame(index=False)
-    out["seeds"] = table.xs("n", axis=1, level="stat").max(axis=1).astype(int).to_numpy()
+    columns = {"seeds": table.xs("n", axis=1, level="stat").max(axis=1).astype(int).to_numpy()}
     for task, column in _cell_keys(table):
         for stat, suffix in (("mean", ""), ("std", ".std"), ("ci_low", ".ci_low"), ("ci_high", ".ci_high")):
-            out[f"{task}.{column}{suffix}"] = table[(task, column, stat)].round(2).to_numpy()
+            columns[f"{task}.{column}{suffix}"] = table[(task, column, stat)].round(2).to_numpy()
+    out = pd.concat([table.index.to_frame(index=False), pd.DataFrame(columns)], axis=1)
     return out.to_csv(index=False, float_format="%.2f", na_rep="NaN", lineterminator="\n")
 
 
@@ -652,6 +655,7 @@ def write_transfer_tables(
     all_rows = pd.MultiIndex.from_tuples([*_baseline_rows(baselines), *rows], names=ROW_KEYS)
     selected = _selected(pd.concat([frame for frame in (baselines, study) if not frame.empty]),
                          all_rows, ordered)
+    task_metrics = _task_metrics(selected, tasks)
     scores = _seed_scores(selected, ordered)
     replicated, classification = _bootstrap(selected, ordered, _queries(query_paths), resamples)
     table = _table(scores, all_rows, ordered, _intervals(replicated))
@@ -660,7 +664,6 @@ def write_transfer_tables(
         overall_tasks[OVERALL_CLASSIFICATION] = [task for task in tasks if task in classification]
     overall = {name: _overall(scores, all_rows, subset, replicated) for name, subset in overall_tasks.items()}
     tests = _tests(table, replicated, models, objectives, seeds)
-    task_metrics = _task_metrics(selected, tasks)
     counts = table.xs("n", axis=1, level="stat").max(axis=1)  # a baseline row: its own runs
     row_seeds = counts.where(counts.index.get_level_values("model") == BASELINE, len(seeds)).astype(int)
     marks = _marks(tests)
