@@ -32,6 +32,7 @@ rule phase_continued:
 rule phase_finetuning:
     input:
         all_metrics(),
+        all_baseline_metrics(),
 
 
 rule phase_analysis:
