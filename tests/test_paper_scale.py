@@ -10,9 +10,9 @@ from __future__ import annotations
 import copy
 import json
 import os
+import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -179,13 +179,15 @@ def test_a_missing_local_path_names_the_key(tmp_path: Path) -> None:
     assert not (tmp_path / "fetched").exists()
 
 
-def test_an_uncached_model_is_one_line_offline(offline_cache: StandIns, tmp_path: Path) -> None:
+def test_an_uncached_model_is_one_line_offline(offline_cache: StandIns, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
     output = tmp_path / "fetched"
-    started = time.perf_counter()
+    connections: list = []
+    monkeypatch.setattr(socket.socket, "connect", lambda self, address: connections.append(address))
     with pytest.raises(hub.HubUnavailable) as error:
         fetch_checkpoint(ref={"id": "nobody/missing-model", "revision": "main"}, key=KEY,
                          architecture="mbart", output_dir=str(output))
-    assert time.perf_counter() - started < 10  # no network retries
+    assert not connections  # offline: no connection attempted, so no retries to wait for
     message = one_line(error)
     assert message.startswith(f"config key {KEY}: model nobody/missing-model@main is not (completely) in "
                               "the local Hugging Face cache")
@@ -274,7 +276,8 @@ def test_an_nllb_family_trains_dumps_and_has_spectra(standins: StandIns, tmp_pat
     write_parallel_corpus(ref={"path": str(standins.root / "opus")}, key="parallel.hub", source="en",
                           target="bg", split="train", max_pairs=4, path=str(tmp_path / "en-bg.parquet"))
     continue_pretraining(spec=spec, objective="mt-m2m", languages=list(LANGUAGES), train_language="en",
-                         settings={"tokens": 20, "batch_size": 2, "learning_rate": 0.001, "warmup_ratio": 0.0},
+                         settings={"tokens": 20, "batch_size": 2, "learning_rate": 0.001,
+                                   "warmup_ratio": 0.0},
                          source_dir=str(standins.checkpoints["nllb"]),
                          corpus_paths=[str(tmp_path / "en-bg.parquet")], output_dir=str(tmp_path / "mt"),
                          seed=1, threads=1, device={"accelerator": "cpu"})
@@ -592,12 +595,9 @@ def test_paper_dag_plans_offline_with_the_expected_jobs(paper_raw: dict, tmp_pat
     configfile = workdir / "configs" / "paper.yaml"
     configfile.write_text(yaml.safe_dump(raw, sort_keys=False))
     (tmp_path / "hf_home").mkdir()
-    started = time.perf_counter()
     result = snakemake(workdir, Path("configs/paper.yaml"), "-n", "--quiet", "rules",
                        environment=no_network_environment(tmp_path / "hf_home"), timeout=300)
-    elapsed = time.perf_counter() - started
     assert result.returncode == 0, result.stderr[-3000:]
-    assert elapsed < 60, f"dry run took {elapsed:.1f} s"
     counts = planned_counts(result.stdout + result.stderr)
     assert counts == expected_jobs(load_config(configfile)), counts
     assert not (workdir / "data").exists() and not (workdir / "checkpoints").exists()
@@ -657,7 +657,6 @@ class PaperRun:
     configfile: Path
     config: dict
     environment: dict[str, str]
-    seconds: float
 
 
 @pytest.fixture(scope="module")
@@ -668,11 +667,9 @@ def paper_run(standins: StandIns, tmp_path_factory: pytest.TempPathFactory) -> P
     configfile = root / "paper-like.yaml"
     configfile.write_text(yaml.safe_dump(e2e_config(standins, tarball, sha256), sort_keys=False))
     environment = {**no_network_environment(standins.hf_home), "HF_DATASETS_CACHE": str(root / "datasets")}
-    started = time.perf_counter()
     result = snakemake(workdir, configfile, "--cores", "2", environment=environment)
-    seconds = time.perf_counter() - started
     assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
-    return PaperRun(workdir, configfile, load_config(configfile), environment, seconds)
+    return PaperRun(workdir, configfile, load_config(configfile), environment)
 
 
 @pytest.mark.workflow
@@ -746,7 +743,6 @@ def test_paper_shaped_run_has_cka_and_spectra_for_every_family(paper_run: PaperR
         assert (workdir / paths.spectra_figure(model)).read_bytes().startswith(b"\x89PNG")
     bg = pq.read_table(workdir / paths.evaluation_set("bg")).to_pylist()
     assert [row["text"] for row in bg] == SENTENCES["bg"]
-    assert paper_run.seconds < 600, f"the paper-shaped run took {paper_run.seconds:.0f} s"
 
 
 def test_fake_cache_looks_like_a_real_download(standins: StandIns) -> None:

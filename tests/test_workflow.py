@@ -31,7 +31,9 @@ def snakemake(workdir: Path, configfile: Path, *arguments: str) -> subprocess.Co
 
 def expected_outputs(config: dict) -> list[str]:
     study = config["study"]
-    files = [paths.tokenizer(), paths.transfer_table("csv"), paths.transfer_table("md"), paths.summary()]
+    files = [paths.tokenizer(), paths.transfer_table("csv"), paths.transfer_table("md"), paths.summary(),
+             paths.transfer_tests(), paths.findings(), paths.table("budget", "csv"),
+             paths.table("budget", "md")]
     files += [paths.parallel_corpus(a, b) for a, b in parallel_pairs(config)]
     for language in study["languages"]:
         files += [paths.monolingual_corpus(language), paths.evaluation_set(language)]
@@ -99,7 +101,8 @@ def test_analysis_outputs_cover_the_study(micro_run: Path) -> None:
     pairs = pq.read_table(micro_run / paths.cka_languages("mbart", "mt-m2o")).to_pandas()
     layers = config["models"]["mbart"]["layers"] + 1  # embeddings output too
     assert len(pairs) == layers * len(languages) * (len(languages) - 1) // 2
-    assert set(pairs["estimator"]) == {"biased"} and pairs["cka"].between(0, 1 + 1e-9).all()
+    assert set(pairs["estimator"]) == {"debiased"} and pairs["cka"].between(-1, 1 + 1e-9).all()
+    assert pairs.loc[pairs["language_a"] == "en", "cka_shuffled"].notna().all()
     models = pq.read_table(micro_run / paths.cka_models("xlmr", "random-init", "isolate")).to_pandas()
     assert len(models) == (config["models"]["xlmr"]["layers"] + 1) ** 2
     spectra = pq.read_table(micro_run / paths.spectra("mbart", "source")).to_pandas()
@@ -125,7 +128,7 @@ def planned_jobs(workdir: Path, config: dict, tmp_path: Path) -> dict[str, int]:
 
 
 @pytest.mark.parametrize(("change", "reruns", "kept"), [
-    ({"estimator": "debiased"}, {"cka_languages", "cka_models", "cka_language_table"},
+    ({"estimator": "biased"}, {"cka_languages", "cka_models", "cka_language_table"},
      {"dump_activations", "spectra", "predict"}),
     ({"pooling": "first"}, {"dump_activations", "cka_languages", "cka_models"}, {"spectra", "predict"}),
 ])
