@@ -35,5 +35,6 @@ rule all:
     input:
         all_tables(),
         budget_tables(),
+        all_translation(),
         all_analysis(),
     default_target: True

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import os
-from itertools import combinations
 from pathlib import Path
 from typing import Any
 
@@ -246,22 +245,14 @@ def job_resources(config: dict, kind: str) -> dict:
 
 
 def parallel_pairs(config: dict) -> list[tuple[str, str]]:
-    """Language pairs with a parallel corpus: train language with every other, and every X–Y in
-    the synthetic world; en–X for each `parallel.languages` in the English-centric real corpus."""
+    """Language pairs with a parallel corpus, English-centric as mBART-50's MT fine-tuning data (ML50):
+    the train language with every other study language (synthetic) or each `parallel.languages`.
+    Every MT objective reads all of them, in its own directions (pretraining.keeps_direction)."""
     train = config["study"]["train_language"]
     if not is_synthetic(config):
         return [(train, other) for other in config.get("parallel", {}).get("languages", [])]
-    others = [code for code in config["study"]["languages"] if code != train]
-    return [(train, other) for other in others] + list(combinations(others, 2))
+    return [(train, other) for other in config["study"]["languages"] if other != train]
 
-
-def mt_pairs(config: dict, objective: str) -> list[tuple[str, str]]:
-    """Parallel corpora an MT objective reads: one-to-many and many-to-one use only en–X."""
-    pairs = parallel_pairs(config)
-    if objective == "mt-m2m":
-        return pairs
-    train = config["study"]["train_language"]
-    return [pair for pair in pairs if train in pair]
 
 
 def model_objectives(config: dict) -> list[tuple[str, str]]:

@@ -34,8 +34,9 @@ SCRIPTS = {
     "cyrillic": str.maketrans(LATIN, "абцдефгхийклмнопчрстувшжыз"),
 }
 WORD_ORDERS = ("SVO", "SOV", "VSO", "VOS", "OVS", "OSV")
-# func:org marks an organisation ("the firm X"): a name's entity type comes from its context
-FUNCTION_WORDS = ("func:det", "func:neg", "func:adp", "func:and", "func:org")
+# func:org marks an organisation ("the firm X"): a name's entity type comes from its context;
+# func:pass and func:by make a passive clause ("X is seen by Y")
+FUNCTION_WORDS = ("func:det", "func:neg", "func:adp", "func:and", "func:org", "func:pass", "func:by")
 TWO_TOKEN_NAMES = 0.4  # probability that a name has a second token
 SPLITS = ("train", "dev", "test")
 _CHOICES = {
@@ -111,7 +112,8 @@ Entity = Name | NounPhrase
 
 @dataclass(frozen=True)
 class Event:
-    """The meaning of one clause; ``fronted`` puts the location phrase first."""
+    """The meaning of one clause; ``fronted`` puts the location phrase first and ``passive`` says it
+    in the passive voice (the object first, the subject after "by"): both keep the meaning."""
 
     topic: str
     subject: Entity
@@ -120,6 +122,7 @@ class Event:
     negated: bool = False
     location: Name | None = None
     fronted: bool = False
+    passive: bool = False
 
 
 Sentence = tuple[Event, ...]  # clauses joined by "and"
@@ -150,13 +153,14 @@ class Profile:
     negated: float = 0.25
     location: float = 0.4
     fronted: float = 0.3
+    passive: float = 0.2
     coordinated: float = 0.1
 
 
 DEFAULT = Profile()
 SINGLE = Profile(coordinated=0.0)
 NER_PROFILE = Profile(subject_name=0.85, object_name=0.6, location=0.8)
-PARAPHRASE_PROFILE = Profile(location=1.0, coordinated=0.0)
+PARAPHRASE_PROFILE = Profile(location=1.0, coordinated=0.0, passive=0.0)
 
 
 def _core(entity: Entity) -> object:
@@ -204,7 +208,10 @@ def nli_label(premise: Event, hypothesis: Event) -> str:
 
 def paraphrase_label(a: Event, b: Event) -> str:
     """Paraphrases differ at most in where the location phrase stands."""
-    return "paraphrase" if replace(a, fronted=False) == replace(b, fronted=False) else "different"
+    def meaning(event: Event) -> Event:
+        return replace(event, fronted=False, passive=False)
+
+    return "paraphrase" if meaning(a) == meaning(b) else "different"
 
 
 def _sound_change(root: str, rules: Sequence[str]) -> str:
@@ -302,11 +309,15 @@ class Language:
         return tokens
 
     def _clause(self, event: Event) -> list[Token]:
-        agreement = self.suffixes["verb_plural" if _is_plural(event.subject) else "verb_singular"]
+        first, second = (event.object, event.subject) if event.passive else (event.subject, event.object)
+        agreement = self.suffixes["verb_plural" if _is_plural(first) else "verb_singular"]
         verb = [(self.form(event.verb, agreement), "VERB", "O")]
+        if event.passive:
+            verb.insert(0, (self.form("func:pass"), "AUX", "O"))
         if event.negated:
             verb.insert(0, (self.form("func:neg"), "PART", "O"))
-        parts = {"S": self._entity(event.subject), "V": verb, "O": self._entity(event.object)}
+        agent = [(self.form("func:by"), "ADP", "O")] if event.passive else []
+        parts = {"S": self._entity(first), "V": verb, "O": agent + self._entity(second)}
         clause = [token for slot in self.word_order for token in parts[slot]]
         if event.location is None:
             return clause
@@ -362,7 +373,7 @@ class World:
 
     def _conversions(self, share: float) -> dict[str, str]:
         """Verbs and topic adjectives that share a noun's word (noun i of a topic for verb i, the
-        nouns after the verbs' for the adjectives), and the adposition that shares the negation's
+        nouns after the verbs' for the adjectives), and the adpositions that share the negation's
         (as English "to" is a particle and a preposition), so part of speech depends on context."""
         pairs = {}
         for topic in self.topics:
@@ -371,7 +382,7 @@ class World:
             pairs.update(zip(adjectives, nouns[len(verbs):], strict=False))
         drawn = {concept: noun for concept, noun in pairs.items()
                  if _rng(self.seed, "conversion", concept).random() < share}
-        return {"func:adp": "func:neg", **drawn} if share > 0 else {}
+        return {"func:adp": "func:neg", "func:by": "func:neg", **drawn} if share > 0 else {}
 
     def _names(self) -> tuple[str, ...]:
         """One pool of name texts for every entity type; no name token is used twice."""
@@ -430,7 +441,8 @@ class World:
         verb = self._pick(rng, self.verbs[topic], self.all_verbs, profile)
         location = self._named(rng, "LOC") if rng.random() < profile.location else None
         return Event(topic, subject, verb, obj, negated=rng.random() < profile.negated,
-                     location=location, fronted=bool(location) and rng.random() < profile.fronted)
+                     location=location, fronted=bool(location) and rng.random() < profile.fronted,
+                     passive=rng.random() < profile.passive)
 
     def sentence(self, rng: random.Random, profile: Profile = DEFAULT,
                  topic: str | None = None) -> Sentence:
@@ -523,10 +535,11 @@ class World:
         return (self.sentence(rng, SINGLE, topic), self.sentence(rng, SINGLE, topic)), None, topic
 
     def _paraphrase(self, rng: random.Random, index: int, task: str) -> tuple:
-        """Different = subject and object swapped. Both sides of every pair differ in where the
-        location phrase stands (no identical strings), and subject and object agree in number, so
-        a swap keeps the verb's form: both classes have the same multiset of words, and only word
-        order (who does what to whom) tells them apart."""
+        """Different = subject and object swapped. The two sides of every pair differ in voice
+        (one passive) or, for half the pairs, both active, in where the location phrase stands: no
+        pair is one string twice, and the label is balanced within each kind of pair. Subject and
+        object agree in number, so a swap keeps the verb's form: both classes have the same words,
+        and only word order read with the voice (who does what to whom) tells them apart."""
         event = self.event(rng, PARAPHRASE_PROFILE)
         while _is_plural(event.subject) != _is_plural(event.object):
             event = self.event(rng, PARAPHRASE_PROFILE)
@@ -534,7 +547,12 @@ class World:
         if PARAPHRASE_LABELS[index % len(PARAPHRASE_LABELS)] == "different":
             other = replace(event, subject=event.object, object=event.subject)
         fronted = rng.random() < 0.5
-        a, b = replace(event, fronted=fronted), replace(other, fronted=not fronted)
+        if (index // len(PARAPHRASE_LABELS)) % 2:  # voice differs
+            passive = rng.random() < 0.5
+            a = replace(event, fronted=fronted, passive=passive)
+            b = replace(other, fronted=rng.random() < 0.5, passive=not passive)
+        else:
+            a, b = replace(event, fronted=fronted), replace(other, fronted=not fronted)
         return ((a,),), ((b,),), paraphrase_label(a, b)
 
     def _nli(self, rng: random.Random, index: int, task: str) -> tuple:

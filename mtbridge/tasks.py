@@ -16,7 +16,7 @@ TASKS = ("nli", "paraphrase", "topic", "pos", "ner")
 
 NLI_LABELS = ("entailment", "neutral", "contradiction")
 PARAPHRASE_LABELS = ("different", "paraphrase")
-UPOS_TAGS = ("DET", "ADJ", "NOUN", "PROPN", "NUM", "VERB", "PART", "ADP", "CCONJ", "PUNCT")
+UPOS_TAGS = ("DET", "ADJ", "NOUN", "PROPN", "NUM", "VERB", "AUX", "PART", "ADP", "CCONJ", "PUNCT")
 ENTITY_TYPES = ("PER", "ORG", "LOC")
 NER_TAGS = ("O",) + tuple(f"{prefix}-{kind}" for kind in ENTITY_TYPES for prefix in "BI")
 

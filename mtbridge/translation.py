@@ -28,7 +28,7 @@ from mtbridge.tokenizer import Framing, encode_texts, framing, load_tokenizer
 from mtbridge.training import Device, pad, seed_everything, select_device
 
 PathLike = str | os.PathLike
-BATCH_SIZE = 32  # fixed, not a setting: padding could change a greedy output in the last bit
+BATCH_SIZE = 32  # fixed, not a setting: another batch pads differently, which can flip a near-tied argmax
 METRICS = {"chrf": "chrF++", "bleu": "BLEU"}
 COPY = ("baseline", "copy")  # the copy-the-source row of the table
 TRAINED_MARK = "†"
@@ -201,8 +201,8 @@ def load_scores(paths: Iterable[PathLike]) -> pd.DataFrame:
 
 def translation_table(scores: pd.DataFrame, rows: Sequence[tuple[str, str]],
                       directions: Sequence[str]) -> pd.DataFrame:
-    """Rows ``rows`` (then the copy floor), columns metric × direction; a missing score fails."""
-    wide = scores.pivot_table(index=["model", "objective"], columns="direction", values=list(METRICS))
+    """Rows ``rows`` (then the copy floor), columns metric × direction; a missing or doubled score fails."""
+    wide = scores.pivot(index=["model", "objective"], columns="direction", values=list(METRICS))
     wanted = [(metric, direction) for metric in METRICS for direction in directions]
     index = pd.MultiIndex.from_tuples([*rows, COPY], names=["model", "objective"])
     table = wide.reindex(index=index, columns=pd.MultiIndex.from_tuples(wanted))
@@ -240,7 +240,7 @@ def markdown(table: pd.DataFrame, directions: Sequence[str],
     legend = [f"{TRAINED_MARK} a direction the objective was trained on. Floor: `{COPY[0]} / {COPY[1]}`, "
               "the source sentence offered as its translation.", ""]
     for (model, objective), seen in ((row, trained[row]) for row in table.index if row in trained):
-        described = "as published on the hub (not re-derived here)" if seen is None else (
+        described = "the directions of the published hub checkpoint" if seen is None else (
             ", ".join(map(arrow, seen)) or "none of these directions")
         legend.append(f"- {model} / {objective}: trained on {described}")
     parts.append("\n".join(legend) + "\n")

@@ -18,7 +18,6 @@ from mtbridge.config import (
     is_synthetic,
     job_resources,
     model_objectives,
-    mt_pairs,
     parallel_pairs,
     prepare_config,
     task_definition,
@@ -163,7 +162,7 @@ def monolingual_corpora(wildcards=None):
 
 
 def parallel_corpora(wildcards):
-    return [paths.parallel_corpus(a, b) for a, b in mt_pairs(config, wildcards.continued)]
+    return [paths.parallel_corpus(a, b) for a, b in parallel_pairs(config)]
 
 
 def continued_corpora(wildcards):

@@ -5,6 +5,7 @@
 rule phase_data:
     input:
         data_outputs(),
+        all_test_sets(),
 
 
 rule phase_pretraining:
@@ -33,6 +34,8 @@ rule phase_finetuning:
     input:
         all_metrics(),
         all_baseline_metrics(),
+        all_translation_scores() if all_translation() else [],
+        all_copy_scores() if all_translation() else [],
 
 
 rule phase_analysis:
@@ -46,4 +49,5 @@ rule phase_tables:
     input:
         all_tables(),
         budget_tables(),
+        all_translation(),
         all_analysis(),

@@ -29,6 +29,10 @@ def all_translation_scores():
             for objective in config["models"][model]["objectives"] for language in TRANSLATION_LANGUAGES]
 
 
+def all_test_sets():
+    return [paths.parallel_test_set(TRAIN, language) for language in TRANSLATION_LANGUAGES] if TRANSLATES else []
+
+
 def all_copy_scores():
     return [paths.copy_scores(TRAIN, language) for language in TRANSLATION_LANGUAGES]
 
@@ -39,7 +43,7 @@ def translation_rows():
 
 def translation_mt_pairs():
     """The parallel pairs each MT objective of the table trained on; None for a hub checkpoint."""
-    return {model: {objective: None if is_hub(model, objective) else mt_pairs(config, objective)
+    return {model: {objective: None if is_hub(model, objective) else parallel_pairs(config)
                     for objective in config["models"][model]["objectives"] if objective in MT_OBJECTIVES}
             for model in SEQ2SEQ_MODELS}
 

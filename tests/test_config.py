@@ -16,7 +16,6 @@ from mtbridge.config import (
     finetuning_settings,
     load_config,
     model_objectives,
-    mt_pairs,
     parallel_pairs,
 )
 
@@ -105,20 +104,14 @@ def test_mistakes_fail_in_one_line_naming_the_key(tmp_path: Path, change: Callab
     assert detail in message
 
 
-def test_parallel_pairs(default_config: dict) -> None:
-    english = [("en", other) for other in OTHERS]
-    others = [("close", "mid"), ("close", "distant"), ("close", "isolate"), ("mid", "distant"),
-              ("mid", "isolate"), ("distant", "isolate")]
-    assert parallel_pairs(default_config) == english + others
-    assert mt_pairs(default_config, "mt-m2m") == english + others
-    assert mt_pairs(default_config, "mt-o2m") == mt_pairs(default_config, "mt-m2o") == english
+def test_parallel_pairs_are_english_centric(default_config: dict) -> None:
+    assert parallel_pairs(default_config) == [("en", other) for other in OTHERS]
 
 
 def test_pairs_follow_the_train_language(default_config: dict) -> None:
     config = copy.deepcopy(default_config)
     config["study"].update(languages=["en", "mid", "isolate"], train_language="mid")
-    assert parallel_pairs(config) == [("mid", "en"), ("mid", "isolate"), ("en", "isolate")]
-    assert mt_pairs(config, "mt-o2m") == [("mid", "en"), ("mid", "isolate")]
+    assert parallel_pairs(config) == [("mid", "en"), ("mid", "isolate")]
 
 
 def test_model_objectives_in_configured_order(default_config: dict) -> None:

@@ -19,7 +19,7 @@ from mtbridge.synthetic import (
     nli_label,
     paraphrase_label,
 )
-from mtbridge.tasks import NER_TAGS, NLI_LABELS, UPOS_TAGS
+from mtbridge.tasks import NER_TAGS, NLI_LABELS, PARAPHRASE_LABELS, UPOS_TAGS
 
 SEED = 7
 EN_SUFFIXES = {"plural": "s", "verb_singular": "s", "verb_plural": ""}
@@ -259,22 +259,39 @@ def test_nli_labels_are_balanced_and_follow_from_the_semantics(world: World) -> 
             assert (negated_a != negated_b) == (example.label == "contradiction")
 
 
-def test_paraphrase_pairs_share_their_words_and_never_their_string(world: World) -> None:
-    """Negatives swap subject and object; both classes have the same multiset of words (subject
-    and object agree in number, so the verb keeps its form) and differ in the location's place."""
+def test_paraphrase_pairs_differ_in_form_never_in_their_words_alone(world: World) -> None:
+    """Negatives swap subject and object. Pairs differ in voice or, both active, in where the location
+    stands: never one string twice. Within each kind, both labels occur equally and have the same
+    words, so comparing word multisets says nothing."""
     examples = world.examples("paraphrase", "train", 200)
     assert Counter(example.label for example in examples) == {"different": 100, "paraphrase": 100}
+    kinds: Counter = Counter()
     for example in examples:
         (a,), (b,) = example.a[0], example.b[0]
         assert a.location is not None and paraphrase_label(a, b) == example.label
-        assert a.fronted != b.fronted
+        assert a.passive != b.passive or a.fronted != b.fronted
+        kinds[(a.passive != b.passive, example.label)] += 1
         if example.label == "different":
-            assert replace(b, fronted=False) == replace(a, subject=a.object, object=a.subject,
-                                                        fronted=False)
+            assert replace(b, fronted=False, passive=False) == replace(
+                a, subject=a.object, object=a.subject, fronted=False, passive=False)
+    assert kinds == {(voice, label): 50 for voice in (True, False) for label in PARAPHRASE_LABELS}
     for code in WORLD["languages"]:
-        for row in world.task_split("paraphrase", "test", code, 100):
-            assert row["text_a"] != row["text_b"]
-            assert Counter(row["text_a"].split()) == Counter(row["text_b"].split()), row
+        rows = world.task_split("paraphrase", "test", code, 100)
+        assert all(row["text_a"] != row["text_b"] for row in rows)
+        words = Counter((Counter(row["text_a"].split()) == Counter(row["text_b"].split()), row["label"])
+                        for row in rows)
+        assert words[(True, "paraphrase")] == words[(True, "different")], (code, words)
+
+
+def test_the_passive_keeps_the_meaning_and_marks_the_agent(world: World) -> None:
+    en = world.language("en")
+    event = replace(simple_event(world), location=None)
+    active, passive = en.realise(((event,),)), en.realise(((replace(event, passive=True),),))
+    assert [tag for _, tag, _ in passive] == ["DET", "NOUN", "AUX", "VERB", "ADP", "DET", "NOUN", "PUNCT"]
+    assert Counter(active) + Counter([(en.form("func:pass"), "AUX", "O"), (en.form("func:by"), "ADP", "O")]) \
+        == Counter(passive)
+    assert paraphrase_label(event, replace(event, passive=True)) == "paraphrase"
+    assert nli_label(event, replace(event, passive=True)) == "entailment"
 
 
 def test_topic_labels_are_the_world_topics(world: World) -> None:

@@ -86,7 +86,7 @@ def test_an_mt_checkpoint_beats_an_untrained_one(random_checkpoints, specs, tran
     from mtbridge.pretraining import continue_pretraining
 
     trained = tmp_path / "mt-m2m"
-    settings = {"steps": 200, "batch_size": 16, "learning_rate": 0.003, "warmup_steps": 10}
+    settings = {"tokens": 150_000, "batch_size": 16, "learning_rate": 0.003, "warmup_ratio": 0.05}
     continue_pretraining(spec=specs["mbart"], objective="mt-m2m", languages=["en", "close"],
                          train_language="en", settings=settings, source_dir=str(random_checkpoints["mbart"]),
                          corpus_paths=[str(translation_world / "train.parquet")], output_dir=str(trained),
@@ -133,11 +133,13 @@ def test_table_marks_trained_directions(tmp_path):
     markdown = (tmp_path / "table.md").read_text()
     assert f"| mbart | mt-o2m | 11.0{TRAINED_MARK} | 11.0 |" in markdown
     assert f"| mbart | mt-m2o | 12.0 | 12.0{TRAINED_MARK} |" in markdown
-    assert "mbart / mt-m2m: trained on as published on the hub" in markdown
+    assert "mbart / mt-m2m: trained on the directions of the published hub checkpoint" in markdown
     translation_bars(table_path=tmp_path / "table.csv", model="mbart", output_path=tmp_path / "mbart.png")
     assert (tmp_path / "mbart.png").read_bytes().startswith(b"\x89PNG")
     with pytest.raises(ValueError, match="missing"):
         write_translation_tables(paths=paths[1:], **kwargs)
+    with pytest.raises(ValueError, match="duplicate"):  # a run reported twice must not be averaged
+        write_translation_tables(paths=[*paths, paths[0]], **kwargs)
 
 
 def test_flores_sets_pair_by_id(tmp_path):
