@@ -1,9 +1,11 @@
 """Transfer against the source-pretraining budget: the study's transfer table at several budgets.
 
 Usage: python benchmarks/pretraining_sweep.py [--steps 350 700 1400 3500] [--tasks topic pos ner]
-       [--seeds 1 2 3] [--cores 2] [--workdir DIR] [--output docs/figures/pretraining_sweep]
+       [--seeds 1 2 3] [--cores 2] [--workdir DIR] [--reuse STEPS=DIR ...] [--output PATH]
 Runs the base config (config.yaml) once per budget in its own folder (fine-tuning, prediction and the
 baselines; no analysis), then writes <output>.csv and <output>.png and prints the table.
+--reuse takes a budget's results from a finished study folder of the same base config instead
+(e.g. the default study's own budget); only the sweep's tasks and seeds are read from it.
 """
 
 from __future__ import annotations
@@ -47,11 +49,14 @@ def main() -> None:
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--configfile", type=Path, default=ROOT / "config.yaml")
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.mkdtemp(prefix="mtbridge-sweep-")))
+    parser.add_argument("--reuse", nargs="*", default=[], metavar="STEPS=DIR")
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "figures" / "pretraining_sweep")
     arguments = parser.parse_args()
     base = load_config(arguments.configfile)
-    workdirs = {steps: run_budget(base, steps, arguments) for steps in arguments.steps}
-    frame = transfer_by_budget(workdirs, base["study"]["train_language"])
+    reused = {int(steps): Path(folder) for steps, folder in (item.split("=", 1) for item in arguments.reuse)}
+    workdirs = {steps: reused.get(steps) or run_budget(base, steps, arguments)
+                for steps in sorted({*arguments.steps, *reused})}
+    frame = transfer_by_budget(workdirs, base["study"]["train_language"], arguments.tasks, arguments.seeds)
     baselines = best_baselines(frame)
     write_text(frame.to_csv(index=False, float_format="%.2f", lineterminator="\n"),
                arguments.output.with_suffix(".csv"))

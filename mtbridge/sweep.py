@@ -32,10 +32,11 @@ def sweep_config(base: dict, steps: int, tasks: Sequence[str], seeds: Sequence[i
 
 
 def read_runs(metrics_root: str | os.PathLike) -> pd.DataFrame:
-    """Every metrics file under ``metrics_root`` (models and baselines), one row per run."""
+    """Every task metrics file under ``metrics_root`` (models and baselines; not translation scores),
+    one row per run."""
     records = [read_json(path) for path in sorted(Path(metrics_root).rglob("*.json"))
                if not path.name.endswith(".provenance.json")]
-    return pd.DataFrame(records)
+    return pd.DataFrame([record for record in records if "task" in record])
 
 
 def zero_shot_average(runs: pd.DataFrame, train_language: str) -> pd.DataFrame:
@@ -47,10 +48,15 @@ def zero_shot_average(runs: pd.DataFrame, train_language: str) -> pd.DataFrame:
     return pd.DataFrame({"mean": grouped.mean(), "std": grouped.std(), "seeds": grouped.size()}).reset_index()
 
 
-def transfer_by_budget(workdirs: Mapping[int, str | os.PathLike], train_language: str) -> pd.DataFrame:
-    """The zero-shot averages of each budget's study (``workdirs[steps]``), with a ``steps`` column."""
-    frames = [zero_shot_average(read_runs(Path(workdir) / "metrics"), train_language).assign(steps=steps)
-              for steps, workdir in workdirs.items()]
+def transfer_by_budget(workdirs: Mapping[int, str | os.PathLike], train_language: str, tasks: Sequence[str],
+                       seeds: Sequence[int]) -> pd.DataFrame:
+    """The zero-shot averages of each budget's study (``workdirs[steps]``) on ``tasks`` and ``seeds``
+    (baselines, seed 0, always), with a ``steps`` column."""
+    frames = []
+    for steps, workdir in workdirs.items():
+        runs = read_runs(Path(workdir) / "metrics")
+        runs = runs[runs["task"].isin(tasks) & (runs["seed"].isin(seeds) | (runs["model"] == BASELINE))]
+        frames.append(zero_shot_average(runs, train_language).assign(steps=steps))
     columns = ["steps", "model", "objective", "task", "mean", "std", "seeds"]
     return pd.concat(frames, ignore_index=True)[columns]
 

@@ -44,7 +44,7 @@ def test_averages_by_budget_leave_out_the_training_language(tmp_path: Path) -> N
     for steps in (700, 1400):
         workdirs[steps] = tmp_path / str(steps)
         write_runs(workdirs[steps], steps)
-    frame = transfer_by_budget(workdirs, "en")
+    frame = transfer_by_budget(workdirs, "en", ["topic"], [1, 2])
     source = frame[(frame["objective"] == "source")].set_index("steps")
     assert source.loc[700, "mean"] == pytest.approx((700 / 4000 + 0.015) * 100)
     assert source.loc[1400, "seeds"] == 2 and source.loc[1400, "std"] == pytest.approx(0.7071, abs=1e-3)
