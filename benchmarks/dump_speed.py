@@ -82,7 +82,8 @@ def main() -> None:
     frame = framing(tokenizer, spec["architecture"], config["study"]["languages"])
     languages = arguments.languages or config["study"]["languages"]
     dtype = PRECISIONS[arguments.precision]
-    encoder = load_encoder(workdir / paths.checkpoint(arguments.model, arguments.objective)).to(dtype).eval()
+    checkpoint = workdir / paths.checkpoint(arguments.model, arguments.objective, 1)
+    encoder = load_encoder(checkpoint).to(dtype).eval()
     dumps = [frame_sentences(tokenizer, frame,
                              read_parquet(workdir / paths.evaluation_set(language), CORPUS_SCHEMA)["text"]
                              .to_pylist(), language, spec["max_length"]) for language in languages]

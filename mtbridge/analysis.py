@@ -30,9 +30,9 @@ ESTIMATORS = ("biased", "debiased")
 SOURCE = "source"
 SETTINGS = ("estimator", "pooling", "precision", "sentences")
 NULL_SEED = 0  # the sentence order of every null: fixed, so nulls are comparable across models
-LANGUAGE_COLUMNS = ["model", "objective", "layer_index", "layer", "language_a", "language_b", "cka",
-                    "cka_shuffled", *SETTINGS]
-MODEL_COLUMNS = ["model", "objective", "language", "layer_index_source", "layer_source",
+LANGUAGE_COLUMNS = ["model", "objective", "pretraining_seed", "layer_index", "layer", "language_a",
+                    "language_b", "cka", "cka_shuffled", *SETTINGS]
+MODEL_COLUMNS = ["model", "objective", "pretraining_seed", "language", "layer_index_source", "layer_source",
                  "layer_index_variant", "layer_variant", "cka", "cka_shuffled", *SETTINGS]
 
 PathLike = str | os.PathLike
@@ -65,7 +65,7 @@ def shuffled_order(sentences: int) -> np.ndarray:
 
 
 def cka_across_languages(*, dump_paths: Mapping[str, PathLike], output_path: PathLike, estimator: str,
-                         model: str, objective: str) -> None:
+                         model: str, objective: str, pretraining_seed: int = 1) -> None:
     """CKA between every pair of languages at every layer of one model × objective, and the null of each
     pair with the first language (the training language's pairs, ``en``–X).
 
@@ -80,7 +80,8 @@ def cka_across_languages(*, dump_paths: Mapping[str, PathLike], output_path: Pat
     for index, layer in enumerate(layers):
         vectors = {language: dump.layer(layer) for language, dump in dumps.items()}
         values = cka_pairs(vectors, debiased=unbiased)
-        rows += [{"model": model, "objective": objective, "layer_index": index, "layer": layer,
+        rows += [{"model": model, "objective": objective, "pretraining_seed": pretraining_seed,
+                  "layer_index": index, "layer": layer,
                   "language_a": a, "language_b": b, "cka": value,
                   "cka_shuffled": linear_cka(vectors[a], vectors[b][order], debiased=unbiased) if a == first
                   else float("nan"), "estimator": estimator, **settings}
@@ -89,7 +90,8 @@ def cka_across_languages(*, dump_paths: Mapping[str, PathLike], output_path: Pat
 
 
 def cka_between_models(*, source_path: PathLike, variant_path: PathLike, output_path: PathLike,
-                       estimator: str, model: str, objective: str, language: str) -> None:
+                       estimator: str, model: str, objective: str, language: str,
+                       pretraining_seed: int = 1) -> None:
     """The layer × layer CKA matrix between a source model and one of its continued variants, with the
     null of each same-layer pair."""
     source, variant = open_dump(source_path), open_dump(variant_path)
@@ -99,7 +101,8 @@ def cka_between_models(*, source_path: PathLike, variant_path: PathLike, output_
     matrix = cka_matrix(xs, ys, debiased=unbiased)
     order = shuffled_order(settings["sentences"])
     nulls = [linear_cka(x, y[order], debiased=unbiased) for x, y in zip(xs, ys, strict=False)]
-    rows = [{"model": model, "objective": objective, "language": language,
+    rows = [{"model": model, "objective": objective, "pretraining_seed": pretraining_seed,
+             "language": language,
              "layer_index_source": i, "layer_source": source.layers[i],
              "layer_index_variant": j, "layer_variant": variant.layers[j], "cka": float(matrix[i, j]),
              "cka_shuffled": nulls[i] if i == j else float("nan"), "estimator": estimator, **settings}
@@ -108,16 +111,16 @@ def cka_between_models(*, source_path: PathLike, variant_path: PathLike, output_
 
 
 def write_spectra(*, checkpoint_dir: PathLike, output_path: PathLike, model: str, objective: str,
-                  threads: int = 1, device: dict | None = None) -> None:
+                  pretraining_seed: int = 1, threads: int = 1, device: dict | None = None) -> None:
     """Singular values of every 2-D weight of a pretraining checkpoint, one row per value.
 
     The thread count is fixed: ``svdvals`` differs in the last bit between 1 and 2 threads (measured),
     and the same job must give the same bytes on a laptop and on a cluster node.
     """
     torch.set_num_threads(threads)
-    write_parquet(weight_spectra.spectra(load_pretrained(checkpoint_dir), model_name=model,
-                                         objective=objective, device=select_device(device).device),
-                  output_path)
+    values = weight_spectra.spectra(load_pretrained(checkpoint_dir), model_name=model, objective=objective,
+                                    pretraining_seed=pretraining_seed, device=select_device(device).device)
+    write_parquet(values, output_path)
 
 
 # --- tables ----------------------------------------------------------------------------------
@@ -172,9 +175,10 @@ def write_cka_language_table(*, paths: Sequence[PathLike], csv_path: PathLike, m
 
 
 def language_section(group: pd.DataFrame) -> pd.DataFrame:
-    """CKA(train, X) by layer, one column per X, then the mean null over X."""
+    """CKA(train, X) by layer, one column per X, then the mean null over X; each the mean over
+    pretraining seeds."""
     layers = ordered(group["layer"])
-    wide = (group.pivot(index="layer", columns="language_b", values="cka")
+    wide = (group.pivot_table(index="layer", columns="language_b", values="cka", aggfunc="mean")
             .reindex(columns=ordered(group["language_b"])).reindex(index=layers))
     wide["shuffled"] = group.groupby("layer")["cka_shuffled"].mean().reindex(layers)
     return wide.reset_index()

@@ -159,5 +159,6 @@ def run_baseline(*, baseline: str, task: Mapping, language: str, train_path: str
     score = evaluation.split_score(spec.metric, test, gold, predicted, relevance)
     evaluation.write_predictions(predictions_path, spec, test, gold, predicted, relevance)
     evaluation.write_metrics(metrics_path, model=MODEL, objective=baseline, task=spec.name,
-                             language=language, seed=SEED, metric=spec.metric, score=score,
+                             language=language, pretraining_seed=0, seed=SEED, metric=spec.metric,
+                             score=score,
                              examples=len(test))

@@ -17,7 +17,8 @@ from mtbridge.models import TRAINING_FILE
 from mtbridge.tables import pipe_table
 
 TOLERANCE = 0.02  # the largest relative gap between continued objectives that still counts as equal
-COLUMNS = ["model", "objective", "steps", "sequences", "encoder_tokens", "decoder_tokens", "budget_tokens",
+COLUMNS = ["model", "objective", "seed", "steps", "sequences", "encoder_tokens", "decoder_tokens",
+           "budget_tokens",
            "vs_budget"]
 
 
@@ -28,7 +29,8 @@ def read_record(checkpoint_dir: str | os.PathLike, seq2seq: bool) -> dict:
     if missing:
         raise ValueError(f"{checkpoint_dir}/{TRAINING_FILE}: no {missing} in the training record")
     decoder = record["target_tokens"] if seq2seq else 0
-    return {"objective": record["objective"], "steps": record["steps"], "sequences": record["sequences"],
+    return {"objective": record["objective"], "seed": record["seed"], "steps": record["steps"],
+            "sequences": record["sequences"],
             "encoder_tokens": record["tokens"], "decoder_tokens": decoder,
             "budget_tokens": record["tokens"] + decoder}
 
@@ -53,13 +55,14 @@ def unequal(frame: pd.DataFrame) -> list[str]:
 
 
 def budget_markdown(frame: pd.DataFrame, budget: int) -> str:
-    def cell(value: object) -> str:
+    def cell(name: str, value: object) -> str:
         if isinstance(value, float):
             return f"{value:.3f}"
-        return f"{value:,}" if isinstance(value, int) else str(value)
+        return f"{value:,}" if isinstance(value, int) and name != "seed" else str(value)
 
-    lines = [COLUMNS, ["---", "---", *["---:"] * (len(COLUMNS) - 2)]]
-    lines += [[cell(value) if not pd.isna(value) else "–" for value in row]
+    lines = [COLUMNS, ["---", "---", "---", *["---:"] * (len(COLUMNS) - 3)]]
+    lines += [[cell(name, value) if not pd.isna(value) else "–"
+               for name, value in zip(COLUMNS, row, strict=True)]
               for row in frame[COLUMNS].astype(object).itertuples(index=False)]
     return ("# Pretraining budgets\n\n"
             f"Every continued objective of a family reads {budget:,} tokens (encoder plus decoder side, "

@@ -88,6 +88,22 @@ def schema_message(error: Exception) -> str:
     return f"config key {'.'.join(path) or '(top level)'}: {cause.message}"
 
 
+def pretraining_seed(config: dict, pseed: int) -> int:
+    """The seed a checkpoint of pretraining seed ``pseed`` is trained with; pseed 1 gives ``seed``."""
+    return config["seed"] + pseed - 1
+
+
+def check_pretraining_seeds(config: dict) -> None:
+    """Several pretraining seeds need every objective trained here: a hub checkpoint exists once."""
+    if len(config["study"]["pretraining_seeds"]) < 2:
+        return
+    fetched = [f"{model}.{objective}" for model in config["study"]["models"]
+               for objective in config["models"][model]["hub"]]
+    if fetched:
+        raise ConfigError(f"config key study.pretraining_seeds: more than one seed, but {fetched} come from "
+                          "the hub, which has one pretraining run; keep one pretraining seed")
+
+
 def check_config(config: dict) -> None:
     """Cross-reference checks: every name used in ``study`` is defined, every objective buildable."""
     study = config["study"]
@@ -100,6 +116,7 @@ def check_config(config: dict) -> None:
         raise ConfigError(f"config key study.train_language: {study['train_language']!r} is not in "
                           f"study.languages {study['languages']}")
     check_tasks(config)
+    check_pretraining_seeds(config)
     read = list(dict.fromkeys([*study["languages"], *config.get("parallel", {}).get("languages", [])]))
     for name in study["models"]:
         check_objectives(name, config["models"][name], is_synthetic(config))

@@ -16,7 +16,8 @@ from mtbridge.io import write_json, write_parquet
 from mtbridge.tasks import TaskSpec, predictions_schema
 
 METRICS = ("accuracy", "entity_f1")
-METRIC_FIELDS = ("model", "objective", "task", "language", "seed", "metric", "score", "examples")
+METRIC_FIELDS = ("model", "objective", "task", "language", "pretraining_seed", "seed", "metric", "score",
+                 "examples")
 
 
 def _check_aligned(gold: Sequence, predicted: Sequence, what: str) -> None:
@@ -136,17 +137,20 @@ def write_metrics(
     objective: str,
     task: str,
     language: str,
+    pretraining_seed: int,
     seed: int,
     metric: str,
     score: float,
     examples: int,
 ) -> None:
-    """Write one run's score as JSON, the unit that ``mtbridge.tables`` aggregates."""
+    """Write one run's score as JSON, the unit that ``mtbridge.tables`` aggregates; a run is a
+    pretraining seed (0 where nothing was pretrained, as for a baseline) and a fine-tuning seed."""
     record = {
         "model": model,
         "objective": objective,
         "task": task,
         "language": language,
+        "pretraining_seed": int(pretraining_seed),
         "seed": int(seed),
         "metric": metric,
         "score": float(score),

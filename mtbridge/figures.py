@@ -32,12 +32,13 @@ def save(figure: Figure, path: PathLike) -> None:
     plt.close(figure)
 
 
-def cka_language_heatmap(*, path: PathLike, output_path: PathLike, train_language: str) -> None:
-    """Layer × language heatmap of CKA(train language, X) for one model × objective."""
-    frame = pd.read_parquet(path)
+def cka_language_heatmap(*, paths: Sequence[PathLike], output_path: PathLike, train_language: str) -> None:
+    """Layer × language heatmap of CKA(train language, X) for one model × objective (the mean over its
+    pretraining seeds, one file each)."""
+    frame = read_frames(paths)
     frame = frame[frame["language_a"] == train_language]
     if frame.empty:
-        raise ValueError(f"{path}: no CKA pairs with the training language {train_language!r}")
+        raise ValueError(f"{paths[0]}: no CKA pairs with the training language {train_language!r}")
     values = language_section(frame).set_index("layer")
     layers, languages = list(values.index), list(values.columns)
     figure, axes = plt.subplots(figsize=(1.2 + 1.1 * len(languages), 0.9 + 0.5 * len(layers)))
@@ -66,8 +67,8 @@ def cka_model_curves(*, paths: Sequence[PathLike], output_path: PathLike) -> Non
     for panel, language in zip(axes[0], languages, strict=True):
         here = same[same["language"] == language]
         for objective, group in here.groupby("objective", sort=False):
-            group = group.sort_values("layer_index_source")
-            panel.plot(group["layer_index_source"], group["cka"], marker="o", label=objective)
+            curve = group.groupby("layer_index_source")["cka"].mean()  # over pretraining seeds
+            panel.plot(curve.index, curve.to_numpy(), marker="o", label=objective)
         null = here.groupby("layer_index_source")["cka_shuffled"].mean()
         panel.plot(null.index, null.to_numpy(), color="grey", linestyle="--", label="shuffled (null)")
         panel.set_xticks(layers["layer_index_source"], layers["layer_source"], rotation=45, fontsize=7)

@@ -44,38 +44,47 @@ def checkpoint_root(objective: str, hub: bool = False) -> str:
     return f"checkpoints/{kind}"
 
 
-def checkpoint(model: str, objective: str, hub: bool = False) -> str:
-    """A checkpoint folder; ``hub`` for one fetched from a pinned hub revision instead of trained."""
-    return f"{checkpoint_root(objective, hub)}/{model}/{objective}"
+def pretrained(pseed: str | int) -> str:
+    """The path segment of one pretraining seed: every trained checkpoint, and all that is made from
+    it, exists once per seed in ``study.pretraining_seeds``."""
+    return f"pretrain{pseed}"
 
 
-def finetuned(model: str, objective: str, task: str, seed: str | int) -> str:
-    return f"checkpoints/finetuned/{model}/{objective}/{task}/seed{seed}"
+def checkpoint(model: str, objective: str, pseed: str | int, hub: bool = False) -> str:
+    """A checkpoint folder; ``hub`` for one fetched from a pinned hub revision instead of trained (one
+    per objective: the pretraining seed is the hub's)."""
+    root = f"{checkpoint_root(objective, hub)}/{model}/{objective}"
+    return root if hub else f"{root}/{pretrained(pseed)}"
 
 
-def predictions(model: str, objective: str, task: str, language: str, seed: str | int) -> str:
-    return f"predictions/{model}/{objective}/{task}/{language}/seed{seed}.parquet"
+def finetuned(model: str, objective: str, pseed: str | int, task: str, seed: str | int) -> str:
+    return f"checkpoints/finetuned/{model}/{objective}/{pretrained(pseed)}/{task}/seed{seed}"
 
 
-def metrics(model: str, objective: str, task: str, language: str, seed: str | int) -> str:
-    return f"metrics/{model}/{objective}/{task}/{language}/seed{seed}.json"
+def predictions(model: str, objective: str, pseed: str | int, task: str, language: str,
+                seed: str | int) -> str:
+    return f"predictions/{model}/{objective}/{pretrained(pseed)}/{task}/{language}/seed{seed}.parquet"
 
 
-def activations(model: str, objective: str, language: str) -> str:
-    return f"analysis/activations/{model}/{objective}/{language}.safetensors"
+def metrics(model: str, objective: str, pseed: str | int, task: str, language: str, seed: str | int) -> str:
+    return f"metrics/{model}/{objective}/{pretrained(pseed)}/{task}/{language}/seed{seed}.json"
 
 
-def cka_languages(model: str, objective: str) -> str:
-    return f"analysis/cka/languages/{model}/{objective}.parquet"
+def activations(model: str, objective: str, pseed: str | int, language: str) -> str:
+    return f"analysis/activations/{model}/{objective}/{pretrained(pseed)}/{language}.safetensors"
 
 
-def cka_models(model: str, objective: str, language: str) -> str:
+def cka_languages(model: str, objective: str, pseed: str | int) -> str:
+    return f"analysis/cka/languages/{model}/{objective}/{pretrained(pseed)}.parquet"
+
+
+def cka_models(model: str, objective: str, pseed: str | int, language: str) -> str:
     """CKA between ``model``'s source checkpoint and its ``objective`` variant on one language."""
-    return f"analysis/cka/models/{model}/{objective}/{language}.parquet"
+    return f"analysis/cka/models/{model}/{objective}/{pretrained(pseed)}/{language}.parquet"
 
 
-def spectra(model: str, objective: str) -> str:
-    return f"analysis/spectra/{model}/{objective}.parquet"
+def spectra(model: str, objective: str, pseed: str | int) -> str:
+    return f"analysis/spectra/{model}/{objective}/{pretrained(pseed)}.parquet"
 
 
 def table(name: str, extension: str) -> str:
@@ -123,13 +132,13 @@ def parallel_test_set(source: str, target: str) -> str:
     return f"data/corpora/parallel_test/{source}-{target}.parquet"
 
 
-def translations(model: str, objective: str, source: str, target: str) -> str:
+def translations(model: str, objective: str, pseed: str | int, source: str, target: str) -> str:
     """Greedy translations of one test set, both directions."""
-    return f"predictions/translation/{model}/{objective}/{source}-{target}.parquet"
+    return f"predictions/translation/{model}/{objective}/{pretrained(pseed)}/{source}-{target}.parquet"
 
 
-def translation_scores(model: str, objective: str, source: str, target: str) -> str:
-    return f"metrics/translation/{model}/{objective}/{source}-{target}.json"
+def translation_scores(model: str, objective: str, pseed: str | int, source: str, target: str) -> str:
+    return f"metrics/translation/{model}/{objective}/{pretrained(pseed)}/{source}-{target}.json"
 
 
 def copy_scores(source: str, target: str) -> str:

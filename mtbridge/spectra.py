@@ -17,9 +17,9 @@ import pandas as pd
 import torch
 from torch import nn
 
-SPECTRUM_COLUMNS = ["model", "objective", "parameter", "stack", "layer", "module_type", "embedding", "rank",
-                    "singular_value"]
-MATRIX_KEYS = SPECTRUM_COLUMNS[:7]
+SPECTRUM_COLUMNS = ["model", "objective", "pretraining_seed", "parameter", "stack", "layer", "module_type",
+                    "embedding", "rank", "singular_value"]
+MATRIX_KEYS = SPECTRUM_COLUMNS[:8]
 GROUP_KEYS = ["model", "objective", "stack", "module_type", "layer"]
 LAYER = re.compile(r"layers?\.(\d+)\.")
 MODULE_TYPES = (
@@ -67,7 +67,7 @@ def weight_matrices(model: nn.Module) -> Iterable[tuple[str, torch.Tensor]]:
             yield name, parameter.detach()
 
 
-def spectra(model: nn.Module, *, model_name: str, objective: str,
+def spectra(model: nn.Module, *, model_name: str, objective: str, pretraining_seed: int = 1,
             device: torch.device | None = None) -> pd.DataFrame:
     """One row per singular value: model, objective, parameter, layer, module type, rank, value.
 
@@ -77,7 +77,8 @@ def spectra(model: nn.Module, *, model_name: str, objective: str,
     for name, weight in weight_matrices(model):
         values = torch.linalg.svdvals(weight.to(device=device, dtype=torch.float64)).tolist()
         kind = module_type(name)
-        rows += [{"model": model_name, "objective": objective, "parameter": name, "stack": stack(name),
+        rows += [{"model": model_name, "objective": objective, "pretraining_seed": pretraining_seed,
+                  "parameter": name, "stack": stack(name),
                   "layer": layer_index(name), "module_type": kind, "embedding": kind == "embedding",
                   "rank": rank, "singular_value": value} for rank, value in enumerate(values)]
     return pd.DataFrame(rows, columns=SPECTRUM_COLUMNS)
@@ -122,7 +123,7 @@ def by_module_type(per_matrix: pd.DataFrame) -> pd.DataFrame:
     return grouped.mean().join(grouped.size().rename("matrices")).reset_index()
 
 
-def ratio_to_source(table: pd.DataFrame, keys: tuple[str, ...] = ("parameter",),
+def ratio_to_source(table: pd.DataFrame, keys: tuple[str, ...] = ("pretraining_seed", "parameter"),
                     source: str = "source") -> pd.DataFrame:
     """Each variant's measures divided by its source model's, row by row on ``keys`` within a model
     (per matrix by default; ``("stack", "module_type", "layer")`` for the per-group table)."""

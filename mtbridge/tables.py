@@ -40,6 +40,7 @@ OVERALL_CLASSIFICATION = "overall-cls"
 STATS = ("mean", "std", "n", "ci_low", "ci_high")
 ROW_KEYS = ["model", "objective"]
 RUN_KEYS = ["model", "objective", "task", "language", "seed"]
+RUN_STRIDE = 1000  # a run's number: its fine-tuning seed + RUN_STRIDE × (its pretraining seed − 1)
 CELL_KEYS = [*ROW_KEYS, "task", "column"]
 METRIC_NAMES = {"accuracy": "accuracy", "entity_f1": "entity F1", "ndcg": "nDCG"}
 MISSING_CELL = "–"
@@ -79,13 +80,22 @@ def _describe(run: Sequence) -> str:
     return f"({model}, {objective}, {task}, {language}, seed {seed})"
 
 
+def run_number(pretraining_seed: int, seed: int) -> int:
+    """One number per (pretraining seed, fine-tuning seed): the unit the tables average over and the
+    bootstrap draws. With one pretraining seed (1) it is the fine-tuning seed."""
+    return seed + RUN_STRIDE * (max(pretraining_seed, 1) - 1)
+
+
 def load_metrics(paths: Iterable[str | os.PathLike]) -> pd.DataFrame:
-    """Read metrics files into one frame: one row per run, plus the ``path`` it came from.
+    """Read metrics files into one frame: one row per run, plus the ``path`` it came from; ``seed``
+    holds the run's number (``run_number``).
 
     Fails on the first unreadable or incomplete file, and on a run reported by two files,
     because either would silently change a mean in the tables.
     """
     records = [_read_record(Path(path)) for path in paths]
+    for record in records:
+        record["seed"] = run_number(record["pretraining_seed"], record["seed"])
     frame = pd.DataFrame(records, columns=[*METRIC_FIELDS, "path"])
     duplicated = frame[frame.duplicated(RUN_KEYS, keep=False)]
     if not duplicated.empty:
@@ -358,7 +368,7 @@ def _p_text(p: float) -> str:
 def _findings(tests: pd.DataFrame, *, train_language: str, seeds: Sequence[int], resamples: int,
               tests_name: str) -> str:
     """The claims: one sentence per task-avg test, grouped by family and reference."""
-    listed = ", ".join(map(str, seeds))
+    listed = _listed(seeds)
     lines = [
         "# Findings\n",
         f"Tested: each objective against its family's {' and '.join(f'`{r}`' for r in REFERENCES)} on "
@@ -509,6 +519,14 @@ def _task_section(table: pd.DataFrame, task: str, metric: str, seeds: pd.Series,
     return _markdown_table(title, table.index, header, columns)
 
 
+def _listed(seeds: Sequence[int]) -> str:
+    """The runs, and how to read their numbers when there are several pretraining seeds."""
+    listed = ", ".join(map(str, seeds))
+    if max(seeds) < RUN_STRIDE:
+        return listed
+    return f"{listed}: run = fine-tuning seed + {RUN_STRIDE} × (pretraining seed − 1)"
+
+
 def _legend(
     task_metrics: dict[str, str],
     overall_tasks: dict[str, list[str]],
@@ -524,7 +542,7 @@ def _legend(
     for task, metric in task_metrics.items():
         by_metric.setdefault(METRIC_NAMES.get(metric, metric), []).append(task)
     metrics = "; ".join(f"{name}: {', '.join(tasks)}" for name, tasks in by_metric.items())
-    listed = ", ".join(map(str, seeds))
+    listed = _listed(seeds)
     spread = (
         f"mean ± std over {len(seeds)} seeds ({listed})"
         if len(seeds) > 1
@@ -630,6 +648,7 @@ def write_transfer_tables(
     languages: list[str] | dict[str, list[str]],
     train_language: str,
     seeds: Sequence[int] | None = None,
+    pretraining_seeds: Sequence[int] = (1,),
     allow_missing: bool = False,
     query_paths: Iterable[str | os.PathLike] = (),
     baseline_metric_paths: Iterable[str | os.PathLike] = (),
@@ -643,9 +662,12 @@ def write_transfer_tables(
     queries nDCG averages. Every configured (model, objective, task, language, seed) must have a
     result, since a partial mean looks just like a full one. ``allow_missing`` is for a preview
     while runs finish: gaps render as "–", cells short of seeds as "(n=k)", the legend says so, and
-    such cells are not tested. ``seeds`` defaults to every seed found for the configured rows;
-    results outside the configured study are ignored. Baselines need not cover every task.
+    such cells are not tested. ``seeds`` (fine-tuning seeds, under each of ``pretraining_seeds``)
+    defaults to every run found for the configured rows; results outside the configured study are
+    ignored. Baselines need not cover every task.
     """
+    if seeds is not None:
+        seeds = [run_number(pretraining, seed) for pretraining in pretraining_seeds for seed in seeds]
     rows = _row_index(models, objectives)
     ordered = _languages(tasks, languages, train_language)
     study, seeds, missing = _study_metrics(

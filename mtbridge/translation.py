@@ -187,22 +187,33 @@ def trained_directions(objective: str, pairs: Iterable[Sequence[str]], train_lan
             if keeps_direction(Pair(a, [], b, []), objective, train_language)]
 
 
+SCORE_KEYS = ["model", "objective", "pretraining_seed", "direction"]
+
+
 def load_scores(paths: Iterable[PathLike]) -> pd.DataFrame:
-    """One row per (model, objective, direction) with its chrF++ and BLEU."""
+    """One row per (model, objective, pretraining seed, direction) with its chrF++ and BLEU; the copy
+    floor has pretraining seed 0."""
     records = []
     for path in paths:
         record = read_json(path)
         for scores in record["directions"]:
             records.append({"model": record["model"], "objective": record["objective"],
+                            "pretraining_seed": record.get("pretraining_seed", 0),
                             "direction": direction_name(scores["source_language"], scores["target_language"]),
                             **{metric: scores[metric] for metric in METRICS}})
-    return pd.DataFrame(records, columns=["model", "objective", "direction", *METRICS])
+    return pd.DataFrame(records, columns=[*SCORE_KEYS, *METRICS])
 
 
 def translation_table(scores: pd.DataFrame, rows: Sequence[tuple[str, str]],
                       directions: Sequence[str]) -> pd.DataFrame:
-    """Rows ``rows`` (then the copy floor), columns metric × direction; a missing or doubled score fails."""
-    wide = scores.pivot(index=["model", "objective"], columns="direction", values=list(METRICS))
+    """Rows ``rows`` (then the copy floor), columns metric × direction, the mean over pretraining seeds;
+    a missing or doubled score fails."""
+    doubled = scores[scores.duplicated(SCORE_KEYS, keep=False)]
+    if not doubled.empty:
+        twice = doubled[SCORE_KEYS].drop_duplicates().to_dict("records")
+        raise ValueError(f"duplicate translation scores (given twice): {twice[:3]}")
+    wide = scores.pivot_table(index=["model", "objective"], columns="direction", values=list(METRICS),
+                              aggfunc="mean")
     wanted = [(metric, direction) for metric in METRICS for direction in directions]
     index = pd.MultiIndex.from_tuples([*rows, COPY], names=["model", "objective"])
     table = wide.reindex(index=index, columns=pd.MultiIndex.from_tuples(wanted))

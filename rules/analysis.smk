@@ -16,12 +16,12 @@ rule dump_activations:
             device=DEVICE,
         ),
     output:
-        paths.activations("{model}", "{objective}", "{language}"),
+        paths.activations("{model}", "{objective}", "{pseed}", "{language}"),
     threads: threads_of("analysis")
     resources:
         **resources_of("analysis"),
     log:
-        paths.log("dump_activations", "{model}", "{objective}", "{language}"),
+        paths.log("dump_activations", "{model}", "{objective}", paths.pretrained("{pseed}"), "{language}"),
     script:
         "../workflow_scripts/dump_activations.py"
 
@@ -35,22 +35,22 @@ rule cka_languages:
             estimator=ANALYSIS["estimator"],
         ),
     output:
-        paths.cka_languages("{model}", "{objective}"),
+        paths.cka_languages("{model}", "{objective}", "{pseed}"),
     log:
-        paths.log("cka_languages", "{model}", "{objective}"),
+        paths.log("cka_languages", "{model}", "{objective}", paths.pretrained("{pseed}")),
     script:
         "../workflow_scripts/cka_languages.py"
 
 
 rule cka_models:
     input:
-        source=paths.activations("{model}", "source", "{language}"),
-        variant=paths.activations("{model}", "{variant}", "{language}"),
+        source=paths.activations("{model}", "source", "{pseed}", "{language}"),
+        variant=paths.activations("{model}", "{variant}", "{pseed}", "{language}"),
         settings=job_settings("mtbridge.analysis:cka_between_models", estimator=ANALYSIS["estimator"]),
     output:
-        paths.cka_models("{model}", "{variant}", "{language}"),
+        paths.cka_models("{model}", "{variant}", "{pseed}", "{language}"),
     log:
-        paths.log("cka_models", "{model}", "{variant}", "{language}"),
+        paths.log("cka_models", "{model}", "{variant}", paths.pretrained("{pseed}"), "{language}"),
     script:
         "../workflow_scripts/cka_models.py"
 
@@ -60,12 +60,12 @@ rule spectra:
         checkpoint=objective_checkpoint,
         settings=job_settings("mtbridge.analysis:write_spectra", device=DEVICE),
     output:
-        paths.spectra("{model}", "{objective}"),
+        paths.spectra("{model}", "{objective}", "{pseed}"),
     threads: threads_of("analysis")
     resources:
         **resources_of("analysis"),
     log:
-        paths.log("spectra", "{model}", "{objective}"),
+        paths.log("spectra", "{model}", "{objective}", paths.pretrained("{pseed}")),
     script:
         "../workflow_scripts/spectra.py"
 
@@ -114,7 +114,7 @@ rule spectra_table:
 
 rule cka_language_figure:
     input:
-        cka=paths.cka_languages("{model}", "{objective}"),
+        cka=objective_cka_languages,
         settings=job_settings("mtbridge.figures:cka_language_heatmap", train_language=TRAIN),
     output:
         report(paths.cka_language_figure("{model}", "{objective}"), category="CKA",

@@ -20,6 +20,7 @@ from mtbridge.config import (
     model_objectives,
     parallel_pairs,
     prepare_config,
+    pretraining_seed,
     task_definition,
     task_languages,
     world_slice,
@@ -34,6 +35,7 @@ TRAIN = STUDY["train_language"]
 LANGUAGES = STUDY["languages"]
 TASKS = STUDY["tasks"]
 SEEDS = STUDY["seeds"]
+PSEEDS = STUDY["pretraining_seeds"]
 SYNTHETIC = is_synthetic(config)
 # languages continued pretraining reads: the study's (synthetic), or en and the parallel corpus's (XGLUE)
 CONTINUED_LANGUAGES = LANGUAGES if SYNTHETIC else [TRAIN, *(b for _, b in parallel_pairs(config))]
@@ -65,6 +67,7 @@ wildcard_constraints:
     task="|".join(SPLIT_TASKS),
     split="train|dev|test",
     seed=r"\d+",
+    pseed=r"\d+",
     objective="|".join(OBJECTIVES),
     continued="|".join(CONTINUED_OBJECTIVES),
     variant="|".join(objective for objective in OBJECTIVES if objective != "source"),
@@ -87,17 +90,29 @@ def is_hub(model, objective):
     return objective in config["models"][model]["hub"]
 
 
-def checkpoint_path(model, objective):
+def checkpoint_path(model, objective, pseed):
     """The one place that says where a model's objective checkpoint lives (hub or trained)."""
-    return paths.checkpoint(model, objective, is_hub(model, objective))
+    return paths.checkpoint(model, objective, pseed, is_hub(model, objective))
 
 
 def objective_checkpoint(wildcards):
-    return checkpoint_path(wildcards.model, wildcards.objective)
+    return checkpoint_path(wildcards.model, wildcards.objective, wildcards.pseed)
 
 
 def source_checkpoint(wildcards):
-    return checkpoint_path(wildcards.model, "source")
+    return checkpoint_path(wildcards.model, "source", wildcards.pseed)
+
+
+def model_seed(wildcards):
+    """The seed a checkpoint is trained (or initialised) with: one per pretraining seed."""
+    return pretraining_seed(config, int(wildcards.pseed))
+
+
+def all_checkpoints(continued):
+    """Every checkpoint of the study, pretraining seeds included: the continued ones or the others."""
+    return list(dict.fromkeys(checkpoint_path(model, objective, pseed)
+                              for model, objective in model_objectives(config) for pseed in PSEEDS
+                              if (objective in CONTINUED_OBJECTIVES and not is_hub(model, objective)) == continued))
 
 
 def hub_ref(wildcards):
@@ -189,7 +204,7 @@ def task_of(wildcards):
 
 def task_meta(wildcards):
     return {"model": wildcards.model, "objective": wildcards.objective, "task": wildcards.task,
-            "language": wildcards.language, "seed": int(wildcards.seed)}
+            "language": wildcards.language, "pretraining_seed": int(wildcards.pseed), "seed": int(wildcards.seed)}
 
 
 def trains_continued():
@@ -212,9 +227,9 @@ def data_outputs():
 
 
 def study_runs():
-    """(model, objective, task, language, seed) of every fine-tuned run, in one fixed order."""
-    return [(model, objective, task, language, seed)
-            for model, objective in model_objectives(config)
+    """(model, objective, pretraining seed, task, language, seed) of every fine-tuned run, in one fixed order."""
+    return [(model, objective, pseed, task, language, seed)
+            for model, objective in model_objectives(config) for pseed in PSEEDS
             for task in TASKS for language in TASK_LANGUAGES[task] for seed in SEEDS]
 
 
@@ -229,7 +244,8 @@ def all_predictions():
 
 def budget_checkpoints():
     """The checkpoints the pipeline trains itself (source and continued), by family."""
-    trained = {model: [checkpoint_path(model, objective) for objective in config["models"][model]["objectives"]
+    trained = {model: [checkpoint_path(model, objective, pseed)
+                       for objective in config["models"][model]["objectives"] for pseed in PSEEDS
                        if objective in ("source", *CONTINUED_OBJECTIVES) and not is_hub(model, objective)]
                for model in STUDY["models"]}
     return {model: folders for model, folders in trained.items() if folders}
@@ -263,13 +279,13 @@ def dump_settings(wildcards):
 
 
 def language_dumps(wildcards):
-    return [paths.activations(wildcards.model, wildcards.objective, language)
+    return [paths.activations(wildcards.model, wildcards.objective, wildcards.pseed, language)
             for language in languages_train_first()]
 
 
 def cka_model_paths(model):
-    return [paths.cka_models(model, variant, language)
-            for variant in continued_variants(config, model) for language in ANALYSIS_LANGUAGES]
+    return [paths.cka_models(model, variant, pseed, language) for variant in continued_variants(config, model)
+            for pseed in PSEEDS for language in ANALYSIS_LANGUAGES]
 
 
 def family_cka_models(wildcards):
@@ -277,12 +293,18 @@ def family_cka_models(wildcards):
 
 
 def family_spectra(wildcards):
-    return [paths.spectra(wildcards.model, objective)
-            for objective in config["models"][wildcards.model]["objectives"]]
+    return [paths.spectra(wildcards.model, objective, pseed)
+            for objective in config["models"][wildcards.model]["objectives"] for pseed in PSEEDS]
+
+
+def objective_cka_languages(wildcards):
+    """One model × objective's CKA over languages, every pretraining seed (a figure shows their mean)."""
+    return [paths.cka_languages(wildcards.model, wildcards.objective, pseed) for pseed in PSEEDS]
 
 
 def all_cka_languages():
-    return [paths.cka_languages(model, objective) for model, objective in model_objectives(config)]
+    return [paths.cka_languages(model, objective, pseed)
+            for model, objective in model_objectives(config) for pseed in PSEEDS]
 
 
 def all_cka_models():
@@ -290,7 +312,8 @@ def all_cka_models():
 
 
 def all_spectra():
-    return [paths.spectra(model, objective) for model, objective in model_objectives(config)]
+    return [paths.spectra(model, objective, pseed)
+            for model, objective in model_objectives(config) for pseed in PSEEDS]
 
 
 def all_analysis():

@@ -16,19 +16,19 @@ rule finetune:
             device=DEVICE,
         ),
     output:
-        directory(paths.finetuned("{model}", "{objective}", "{task}", "{seed}")),
+        directory(paths.finetuned("{model}", "{objective}", "{pseed}", "{task}", "{seed}")),
     threads: threads_of("finetuning")
     resources:
         **resources_of("finetuning"),
     log:
-        paths.log("finetune", "{model}", "{objective}", "{task}", "seed{seed}"),
+        paths.log("finetune", "{model}", "{objective}", paths.pretrained("{pseed}"), "{task}", "seed{seed}"),
     script:
         "../workflow_scripts/finetune.py"
 
 
 rule predict:
     input:
-        finetuned=paths.finetuned("{model}", "{objective}", "{task}", "{seed}"),
+        finetuned=paths.finetuned("{model}", "{objective}", "{pseed}", "{task}", "{seed}"),
         test=paths.task_split("{task}", "test", "{language}"),
         settings=job_settings(
             "mtbridge.finetuning:predict",
@@ -40,12 +40,13 @@ rule predict:
             device=DEVICE,
         ),
     output:
-        predictions=paths.predictions("{model}", "{objective}", "{task}", "{language}", "{seed}"),
-        metrics=paths.metrics("{model}", "{objective}", "{task}", "{language}", "{seed}"),
+        predictions=paths.predictions("{model}", "{objective}", "{pseed}", "{task}", "{language}", "{seed}"),
+        metrics=paths.metrics("{model}", "{objective}", "{pseed}", "{task}", "{language}", "{seed}"),
     threads: threads_of("prediction")
     resources:
         **resources_of("prediction"),
     log:
-        paths.log("predict", "{model}", "{objective}", "{task}", "{language}", "seed{seed}"),
+        paths.log("predict", "{model}", "{objective}", paths.pretrained("{pseed}"), "{task}", "{language}",
+                  "seed{seed}"),
     script:
         "../workflow_scripts/predict.py"

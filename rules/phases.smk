@@ -10,8 +10,7 @@ rule phase_data:
 
 rule phase_pretraining:
     input:
-        [checkpoint_path(model, objective) for model, objective in model_objectives(config)
-         if objective not in CONTINUED_OBJECTIVES or is_hub(model, objective)],
+        all_checkpoints(continued=False),
     params:
         folders=[paths.checkpoint_root("source"), paths.checkpoint_root("source", hub=True)],
     shell:
@@ -21,8 +20,7 @@ rule phase_pretraining:
 
 rule phase_continued:
     input:
-        [checkpoint_path(model, objective) for model, objective in model_objectives(config)
-         if objective in CONTINUED_OBJECTIVES and not is_hub(model, objective)],
+        all_checkpoints(continued=True),
     params:
         folder=paths.checkpoint_root("mt-m2m"),
     shell:

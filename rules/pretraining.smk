@@ -12,7 +12,7 @@ rule fetch_checkpoint:
             spec=model_spec,
         ),
     output:
-        directory(paths.checkpoint("{model}", "{objective}", hub=True)),
+        directory(paths.checkpoint("{model}", "{objective}", None, hub=True)),
     threads: threads_of("fetch")
     resources:
         **resources_of("fetch"),
@@ -30,17 +30,17 @@ rule pretrain_source:
             "mtbridge.pretraining:pretrain_source",
             spec=model_spec,
             languages=LANGUAGES,
-            seed=config["seed"],
+            seed=model_seed,
             device=DEVICE,
         ),
     output:
-        directory(paths.checkpoint("{model}", "source")),
+        directory(paths.checkpoint("{model}", "source", "{pseed}")),
     threads: threads_of("pretraining")
     priority: 10  # on the critical path: start before the many short fine-tuning jobs
     resources:
         **resources_of("pretraining"),
     log:
-        paths.log("pretrain_source", "{model}"),
+        paths.log("pretrain_source", "{model}", paths.pretrained("{pseed}")),
     script:
         "../workflow_scripts/pretrain_source.py"
 
@@ -48,14 +48,14 @@ rule pretrain_source:
 rule random_init:
     input:
         base=random_init_base,
-        settings=job_settings("mtbridge.pretraining:random_init", spec=model_spec, seed=config["seed"]),
+        settings=job_settings("mtbridge.pretraining:random_init", spec=model_spec, seed=model_seed),
     output:
-        directory(paths.checkpoint("{model}", "random-init")),
+        directory(paths.checkpoint("{model}", "random-init", "{pseed}")),
     threads: threads_of("fetch")
     resources:
         **resources_of("fetch"),
     log:
-        paths.log("random_init", "{model}"),
+        paths.log("random_init", "{model}", paths.pretrained("{pseed}")),
     script:
         "../workflow_scripts/random_init.py"
 
@@ -70,17 +70,17 @@ rule continue_pretraining:
             languages=CONTINUED_LANGUAGES,
             train_language=TRAIN,
             settings=config["continued_pretraining"],
-            seed=config["seed"],
+            seed=model_seed,
             device=DEVICE,
         ),
     output:
-        directory(paths.checkpoint("{model}", "{continued}")),
+        directory(paths.checkpoint("{model}", "{continued}", "{pseed}")),
     threads: threads_of("pretraining")
     priority: 10  # on the critical path: start before the many short fine-tuning jobs
     resources:
         **resources_of("pretraining"),
     log:
-        paths.log("continue_pretraining", "{model}", "{continued}"),
+        paths.log("continue_pretraining", "{model}", "{continued}", paths.pretrained("{pseed}")),
     script:
         "../workflow_scripts/continue_pretraining.py"
 

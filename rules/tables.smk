@@ -22,6 +22,7 @@ rule transfer_table:
             tasks=TASKS,
             languages=TASK_LANGUAGES,
             seeds=SEEDS,
+            pretraining_seeds=PSEEDS,
             train_language=TRAIN,
         ),
     output:

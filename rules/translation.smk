@@ -21,12 +21,13 @@ def translation_languages(wildcards):
 
 
 def translation_meta(wildcards):
-    return {"model": wildcards.model, "objective": wildcards.objective}
+    return {"model": wildcards.model, "objective": wildcards.objective, "pretraining_seed": int(wildcards.pseed)}
 
 
 def all_translation_scores():
-    return [paths.translation_scores(model, objective, TRAIN, language) for model in SEQ2SEQ_MODELS
-            for objective in config["models"][model]["objectives"] for language in TRANSLATION_LANGUAGES]
+    return [paths.translation_scores(model, objective, pseed, TRAIN, language) for model in SEQ2SEQ_MODELS
+            for objective in config["models"][model]["objectives"] for pseed in PSEEDS
+            for language in TRANSLATION_LANGUAGES]
 
 
 def all_test_sets():
@@ -99,13 +100,13 @@ if TRANSLATES:
                 device=DEVICE,
             ),
         output:
-            hypotheses=paths.translations("{model}", "{objective}", TRAIN, "{language}"),
-            scores=paths.translation_scores("{model}", "{objective}", TRAIN, "{language}"),
+            hypotheses=paths.translations("{model}", "{objective}", "{pseed}", TRAIN, "{language}"),
+            scores=paths.translation_scores("{model}", "{objective}", "{pseed}", TRAIN, "{language}"),
         threads: threads_of("prediction")
         resources:
             **resources_of("prediction"),
         log:
-            paths.log("translate", "{model}", "{objective}", f"{TRAIN}-{{language}}"),
+            paths.log("translate", "{model}", "{objective}", paths.pretrained("{pseed}"), f"{TRAIN}-{{language}}"),
         script:
             "../workflow_scripts/translate.py"
 

@@ -141,7 +141,7 @@ def test_language_and_model_tables_and_figures(tmp_path: Path, language_dumps: d
     assert "| objective | layer | en | close | far | mean |" in (tmp_path / "m.md").read_text()
     assert len(pd.read_csv(tmp_path / "m.csv")) == len(LANGUAGES) * len(LAYERS) ** 2
     drawings = {
-        "heatmap.png": lambda out: figures.cka_language_heatmap(path=language_files[0], output_path=out,
+        "heatmap.png": lambda out: figures.cka_language_heatmap(paths=[language_files[0]], output_path=out,
                                                                 train_language="en"),
         "curves.png": lambda out: figures.cka_model_curves(paths=model_files, output_path=out),
     }
@@ -154,7 +154,7 @@ def test_language_and_model_tables_and_figures(tmp_path: Path, language_dumps: d
             digests.add(hashlib.sha256(content).hexdigest())
         assert len(digests) == 1  # same data, same bytes
     with pytest.raises(ValueError, match="no CKA pairs with the training language 'xx'"):
-        figures.cka_language_heatmap(path=language_files[0], output_path=tmp_path / "x.png",
+        figures.cka_language_heatmap(paths=[language_files[0]], output_path=tmp_path / "x.png",
                                      train_language="xx")
 
 

@@ -48,7 +48,7 @@ def test_micro_config_loads_with_defaults(micro_config: dict) -> None:
     assert micro_config["models"]["xlmr"]["pretraining"]["warmup_steps"] == 0
     assert micro_config["finetuning"]["tasks"] == {}
     assert finetuning_settings(micro_config, "pos") == {
-        "epochs": 1, "batch_size": 16, "learning_rate": 0.001, "warmup_ratio": 0.1, "dropout": 0.1,
+        "epochs": 8, "batch_size": 16, "learning_rate": 0.002, "warmup_ratio": 0.1, "dropout": 0.1,
         "evaluations_per_epoch": 2, "pooling": "mean", "gradient_accumulation": 1, "eval_batch_size": 64}
 
 

@@ -74,6 +74,7 @@ def test_write_metrics_round_trips(tmp_path) -> None:
         "objective": "mt-m2m",
         "task": "ner",
         "language": "de",
+        "pretraining_seed": 1,
         "seed": 2,
         "metric": "entity_f1",
         "score": 0.5,

@@ -173,7 +173,8 @@ def finetune_and_predict(small_world: SmallWorld, tokenizer_dir: Path, checkpoin
     predict(**arguments, finetuned_dir=str(finetuned),
             test_path=str(small_world.split(task, "test", "close")),
             predictions_path=str(paths["predictions"]), metrics_path=str(paths["metrics"]),
-            meta={"model": "tiny", "objective": "random-init", "task": task, "language": "close", "seed": 1},
+            meta={"model": "tiny", "objective": "random-init", "task": task, "language": "close",
+                  "pretraining_seed": 1, "seed": 1},
             threads=1)
     return paths
 
@@ -207,7 +208,8 @@ def test_finetune_and_predict_end_to_end(small_world: SmallWorld, tokenizer_dir:
 
     score = evaluation.score(spec.metric, [row["gold"] for row in predictions], predicted)
     assert read_json(first["metrics"]) == {
-        "model": "tiny", "objective": "random-init", "task": task, "language": "close", "seed": 1,
+        "model": "tiny", "objective": "random-init", "task": task, "language": "close",
+        "pretraining_seed": 1, "seed": 1,
         "metric": spec.metric, "score": score, "examples": len(test_rows)}
 
     second = runs[1]  # the same seed again: the same bytes

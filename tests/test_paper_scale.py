@@ -688,12 +688,12 @@ def test_paper_shaped_run_fills_the_transfer_table(paper_run: PaperRun) -> None:
         for model, objectives in E2E_MODELS.items():
             for objective in objectives:
                 for language in expected:
-                    path = workdir / paths.metrics(model, objective, task, language, 1)
+                    path = workdir / paths.metrics(model, objective, 1, task, language, 1)
                     metrics = json.loads(path.read_text())
                     assert metrics["metric"] == ("ndcg" if task == "wpr" else
                                                  "entity_f1" if task == "ner" else "accuracy")
                     assert metrics["language"] == language and 0 <= metrics["score"] <= 1
-    wpr = pq.read_table(workdir / paths.predictions("xlmr", "source", "wpr", "de", 1))
+    wpr = pq.read_table(workdir / paths.predictions("xlmr", "source", 1, "wpr", "de", 1))
     assert wpr.column_names == ["id", "gold", "predicted", "relevance"]
     assert "## wpr (nDCG)" in (workdir / paths.transfer_table("md")).read_text()
     assert set(json.loads((workdir / paths.summary()).read_text())["results"]) == set(E2E_MODELS)
@@ -707,17 +707,18 @@ def test_paper_shaped_run_fetched_and_trained_every_checkpoint(paper_run: PaperR
     for model, objectives in E2E_MODELS.items():
         hub_objectives = paper_run.config["models"][model]["hub"]
         for objective in objectives:
-            folder = workdir / paths.checkpoint(model, objective, objective in hub_objectives)
+            folder = workdir / paths.checkpoint(model, objective, 1, objective in hub_objectives)
             record = json.loads((folder / "training.json").read_text())
             assert record["objective"] == ("hub" if objective in hub_objectives else objective), folder
             load_pretrained(folder)
     resolved = {
-        (model, objective): json.loads((workdir / paths.checkpoint(model, objective, True) / "training.json")
+        (model, objective): json.loads((workdir / paths.checkpoint(model, objective, None, hub=True)
+                                        / "training.json")
                                        .read_text())["resolved_revision"]
         for model, objective in (("mbart", "source"), ("mbart", "mt-m2m"), ("xlmr", "source"))}
     assert resolved == {("mbart", "source"): "local", ("mbart", "mt-m2m"): standins.commits[MMT_ID],
                         ("xlmr", "source"): standins.commits[repo_id("xlm-roberta")]}
-    continued = json.loads((workdir / paths.checkpoint("mbartcp", "mt-o2m") / "training.json").read_text())
+    continued = json.loads((workdir / paths.checkpoint("mbartcp", "mt-o2m", 1) / "training.json").read_text())
     assert continued["steps"] >= 1 and continued["tokens"] + continued["target_tokens"] >= 100
     corpus = pq.read_table(workdir / paths.parallel_corpus("en", "bg")).to_pylist()
     assert [row["target"] for row in corpus] == SENTENCES["bg"][:4]

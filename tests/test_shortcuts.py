@@ -87,7 +87,8 @@ def trained_scores(english: tuple[dict, Path], micro_config: dict) -> dict[str, 
         predict(task=definition, spec=spec, languages=["en"], finetuned_dir=str(root / f"finetuned-{task}"),
                 test_path=str(root / f"{task}-test.parquet"), predictions_path=str(predictions),
                 metrics_path=str(root / f"metrics-{task}.json"),
-                meta={"model": "xlmr", "objective": "random-init", "task": task, "language": "en", "seed": 1},
+                meta={"model": "xlmr", "objective": "random-init", "task": task, "language": "en",
+                      "pretraining_seed": 1, "seed": 1},
                 threads=1)
         table = pq.read_table(predictions).to_pylist()
         scores[task] = score(definition["metric"], [row["gold"] for row in table],

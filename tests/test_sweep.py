@@ -35,7 +35,8 @@ def write_runs(root: Path, steps: int) -> None:
         for seed in (1, 2):
             for language, offset in (("en", 0.4), ("close", 0.0), ("far", 0.02 * seed)):
                 write_metrics(root / "metrics" / model / objective / language / f"{seed}.json", model=model,
-                              objective=objective, task="topic", language=language, seed=seed,
+                              objective=objective, task="topic", language=language, pretraining_seed=1,
+                              seed=seed,
                               metric="accuracy", score=min(1.0, value + offset), examples=10)
 
 

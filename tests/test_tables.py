@@ -70,7 +70,8 @@ def write_run(directory: Path, run: tuple, percent: float) -> tuple[Path, Path]:
     write_parquet([{"id": i, "gold": g, "predicted": p}
                    for i, g, p in zip(ids, gold, predicted, strict=True)], predictions)
     metrics = folder / "metrics.json"
-    write_metrics(metrics, model=model, objective=objective, task=task, language=language, seed=seed,
+    write_metrics(metrics, model=model, objective=objective, task=task, language=language, pretraining_seed=1,
+                  seed=seed,
                   metric=METRICS[task], score=score(METRICS[task], gold, predicted), examples=EXAMPLES)
     return metrics, predictions
 
@@ -407,7 +408,8 @@ def write_ranking_run(directory: Path, objective: str, language: str, noise: flo
                    for i, g, r in zip(ids, gold, relevance, strict=True)], folder / "predictions.parquet")
     write_parquet([{"id": i, "text_a": i.rsplit("-", 1)[0]} for i in ids], directory / f"{language}.parquet")
     metrics = folder / "metrics.json"
-    write_metrics(metrics, model="mbart", objective=objective, task="wpr", language=language, seed=1,
+    write_metrics(metrics, model="mbart", objective=objective, task="wpr", language=language,
+                  pretraining_seed=1, seed=1,
                   metric="ndcg", score=ndcg([i.rsplit("-", 1)[0] for i in ids], [float(g) for g in gold],
                                             relevance), examples=len(ids))
     return metrics, folder / "predictions.parquet"

@@ -38,13 +38,14 @@ def expected_outputs(config: dict) -> list[str]:
     for language in study["languages"]:
         files += [paths.monolingual_corpus(language), paths.evaluation_set(language)]
     for model, objective in model_objectives(config):
-        files.append(paths.checkpoint(model, objective))
-        for task in study["tasks"]:
-            for seed in study["seeds"]:
-                files.append(paths.finetuned(model, objective, task, seed))
-                for language in study["languages"]:
-                    files.append(paths.predictions(model, objective, task, language, seed))
-                    files.append(paths.metrics(model, objective, task, language, seed))
+        for pseed in study["pretraining_seeds"]:
+            files.append(paths.checkpoint(model, objective, pseed))
+            for task in study["tasks"]:
+                for seed in study["seeds"]:
+                    files.append(paths.finetuned(model, objective, pseed, task, seed))
+                    for language in study["languages"]:
+                        files.append(paths.predictions(model, objective, pseed, task, language, seed))
+                        files.append(paths.metrics(model, objective, pseed, task, language, seed))
     return files + analysis_outputs(config)
 
 
@@ -53,15 +54,16 @@ def analysis_outputs(config: dict) -> list[str]:
     files = [paths.table(name, extension) for name in ("cka_languages", "cka_models", "spectra_summary")
              for extension in ("csv", "md")]
     for model, objective in model_objectives(config):
-        files += [paths.spectra(model, objective), paths.cka_languages(model, objective),
-                  paths.cka_language_figure(model, objective)]
-        files += [paths.activations(model, objective, language) for language in study["languages"]]
+        files.append(paths.cka_language_figure(model, objective))
+        for pseed in study["pretraining_seeds"]:
+            files += [paths.spectra(model, objective, pseed), paths.cka_languages(model, objective, pseed)]
+            files += [paths.activations(model, objective, pseed, language) for language in study["languages"]]
     for model in study["models"]:
         files.append(paths.spectra_figure(model))
         variants = continued_variants(config, model)
         files += [paths.cka_model_figure(model)] if variants else []
-        files += [paths.cka_models(model, variant, language) for variant in variants
-                  for language in study["languages"]]
+        files += [paths.cka_models(model, variant, pseed, language) for variant in variants
+                  for pseed in study["pretraining_seeds"] for language in study["languages"]]
     return files
 
 
@@ -78,21 +80,34 @@ def test_every_output_exists_and_parses(micro_run: Path) -> None:
     for relative in expected_outputs(config):
         assert (micro_run / relative).exists(), relative
     for model, objective in model_objectives(config):
-        checkpoint = micro_run / paths.checkpoint(model, objective)
+        checkpoint = micro_run / paths.checkpoint(model, objective, 1)
         assert (checkpoint / "model.safetensors").stat().st_size > 0
         assert json.loads((checkpoint / "training.json").read_text())["objective"] == objective
         for task in config["study"]["tasks"]:
             for language in config["study"]["languages"]:
-                metrics = json.loads((micro_run / paths.metrics(model, objective, task, language, 1))
+                metrics = json.loads((micro_run / paths.metrics(model, objective, 1, task, language, 1))
                                      .read_text())
                 assert metrics["language"] == language and 0.0 <= metrics["score"] <= 1.0
-                table = pq.read_table(micro_run / paths.predictions(model, objective, task, language, 1))
+                table = pq.read_table(micro_run / paths.predictions(model, objective, 1, task, language, 1))
                 assert table.column_names == ["id", "gold", "predicted"]
                 assert table.num_rows == config["world"]["sizes"]["test"]
     summary = json.loads((micro_run / paths.summary()).read_text())
-    assert set(summary["results"]) == set(config["study"]["models"])
+    assert set(summary["results"]) == {*config["study"]["models"], "baseline"}
     markdown = (micro_run / paths.transfer_table("md")).read_text()
     assert "| mbart | mt-o2m |" in markdown and "| xlmr | random-init |" in markdown
+
+
+def test_each_pretraining_seed_has_its_own_checkpoints_and_runs(micro_run: Path) -> None:
+    config = load_config(MICRO)
+    assert config["study"]["pretraining_seeds"] == [1, 2]
+    for objective in ("source", "mt-m2m", "random-init"):
+        first, second = (micro_run / paths.checkpoint("mbart", objective, pseed) for pseed in (1, 2))
+        assert (first / "model.safetensors").read_bytes() != (second / "model.safetensors").read_bytes()
+        seeds = [json.loads((folder / "training.json").read_text())["seed"] for folder in (first, second)]
+        assert seeds == [config["seed"], config["seed"] + 1]
+    summary = json.loads((micro_run / paths.summary()).read_text())
+    assert summary["seeds"] == [1, 1001]  # runs: fine-tuning seed 1 under pretraining seeds 1 and 2
+    assert summary["results"]["mbart"]["source"]["topic"]["en"]["n"] == 2
 
 
 # English score each fine-tuned row must exceed the majority baseline by (points); NLI and paraphrase
@@ -115,14 +130,14 @@ def test_learning_happened_on_english(micro_run: Path) -> None:
 def test_analysis_outputs_cover_the_study(micro_run: Path) -> None:
     config = load_config(MICRO)
     languages = config["study"]["languages"]
-    pairs = pq.read_table(micro_run / paths.cka_languages("mbart", "mt-m2o")).to_pandas()
+    pairs = pq.read_table(micro_run / paths.cka_languages("mbart", "mt-m2o", 1)).to_pandas()
     layers = config["models"]["mbart"]["layers"] + 1  # embeddings output too
     assert len(pairs) == layers * len(languages) * (len(languages) - 1) // 2
     assert set(pairs["estimator"]) == {"debiased"} and pairs["cka"].between(-1, 1 + 1e-9).all()
     assert pairs.loc[pairs["language_a"] == "en", "cka_shuffled"].notna().all()
-    models = pq.read_table(micro_run / paths.cka_models("xlmr", "random-init", "isolate")).to_pandas()
+    models = pq.read_table(micro_run / paths.cka_models("xlmr", "random-init", 1, "isolate")).to_pandas()
     assert len(models) == (config["models"]["xlmr"]["layers"] + 1) ** 2
-    spectra = pq.read_table(micro_run / paths.spectra("mbart", "source")).to_pandas()
+    spectra = pq.read_table(micro_run / paths.spectra("mbart", "source", 1)).to_pandas()
     assert {"encoder", "decoder", "shared"} <= set(spectra["stack"])
     assert (micro_run / paths.cka_model_figure("mbart")).read_bytes().startswith(b"\x89PNG")
 
@@ -158,9 +173,10 @@ def test_changing_an_analysis_setting_reruns_only_what_reads_it(micro_run: Path,
 
 
 def test_every_job_logged(micro_run: Path) -> None:
-    log = micro_run / paths.log("pretrain_source", "mbart")
+    log = micro_run / paths.log("pretrain_source", "mbart", paths.pretrained(1))
     assert "steps/s" in log.read_text()
-    assert (micro_run / paths.log("predict", "xlmr", "source", "ner", "close", "seed1")).exists()
+    predict_log = paths.log("predict", "xlmr", "source", paths.pretrained(1), "ner", "close", "seed1")
+    assert (micro_run / predict_log).exists()
 
 
 def test_second_run_has_nothing_to_do(micro_run: Path) -> None:

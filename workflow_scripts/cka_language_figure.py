@@ -4,6 +4,6 @@ from mtbridge.jobs import job_params, run_job
 params = job_params(snakemake)
 run_job(
     snakemake,
-    path=snakemake.input.cka, output_path=snakemake.output[0],
+    paths=list(snakemake.input.cka), output_path=snakemake.output[0],
     train_language=params.train_language,
 )

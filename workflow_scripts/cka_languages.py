@@ -7,4 +7,5 @@ run_job(
     dump_paths=dict(zip(params.languages, snakemake.input.dumps, strict=True)),
     output_path=snakemake.output[0], estimator=params.estimator,
     model=snakemake.wildcards.model, objective=snakemake.wildcards.objective,
+    pretraining_seed=int(snakemake.wildcards.pseed),
 )

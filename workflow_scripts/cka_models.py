@@ -7,5 +7,5 @@ run_job(
     source_path=snakemake.input.source, variant_path=snakemake.input.variant,
     output_path=snakemake.output[0], estimator=params.estimator,
     model=snakemake.wildcards.model, objective=snakemake.wildcards.variant,
-    language=snakemake.wildcards.language,
+    language=snakemake.wildcards.language, pretraining_seed=int(snakemake.wildcards.pseed),
 )

@@ -9,5 +9,6 @@ run_job(
     checkpoint_dir=snakemake.input.checkpoint, evaluation_path=snakemake.input.evaluation,
     output_path=snakemake.output[0], pooling=settings["pooling"], batch_size=settings["batch_size"],
     precision=settings["precision"], threads=snakemake.threads, device=params.device,
-    meta={"model": snakemake.wildcards.model, "objective": snakemake.wildcards.objective},
+    meta={"model": snakemake.wildcards.model, "objective": snakemake.wildcards.objective,
+          "pretraining_seed": int(snakemake.wildcards.pseed)},
 )

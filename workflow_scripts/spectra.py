@@ -5,5 +5,6 @@ run_job(
     snakemake,
     checkpoint_dir=snakemake.input.checkpoint, output_path=snakemake.output[0],
     model=snakemake.wildcards.model, objective=snakemake.wildcards.objective,
-    threads=snakemake.threads, device=job_params(snakemake).device,
+    pretraining_seed=int(snakemake.wildcards.pseed), threads=snakemake.threads,
+    device=job_params(snakemake).device,
 )

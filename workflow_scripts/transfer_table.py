@@ -13,6 +13,6 @@ run_job(
     summary_path=snakemake.output.summary,
     models=list(params.models), objectives=dict(params.objectives),
     tasks=list(params.tasks), languages=dict(params.languages),
-    seeds=list(params.seeds),
+    seeds=list(params.seeds), pretraining_seeds=list(params.pretraining_seeds),
     train_language=params.train_language,
 )
