@@ -40,12 +40,19 @@ from test_xglue import expected_rows, write_hub
 
 from mtbridge import hub, paths
 from mtbridge.analysis import write_spectra
-from mtbridge.config import CONTINUED_OBJECTIVES, ConfigError, load_config
+from mtbridge.config import (
+    CONTINUED_OBJECTIVES,
+    SEQ2SEQ_ARCHITECTURES,
+    ConfigError,
+    load_config,
+    task_definition,
+)
 from mtbridge.corpora import write_evaluation_set, write_parallel_corpus, write_xglue_split
 from mtbridge.data import read_task_split
 from mtbridge.models import MODEL_TYPES, fetch_checkpoint, load_encoder, load_pretrained
 from mtbridge.pretraining import continue_pretraining, random_init
 from mtbridge.representations import dump_activations, open_dump
+from mtbridge.tasks import task_baselines
 from mtbridge.tokenizer import NLLB_CODES, framing, language_code, language_codes, load_tokenizer
 from mtbridge.xglue import HUB_MISSING, XGLUE_LANGUAGES, xglue_task_spec
 
@@ -566,7 +573,16 @@ def expected_jobs(config: dict) -> dict[str, int]:
         "cka_model_figure": sum(1 for found in variants.values() if found),
         "cka_language_table": 1, "cka_model_table": int(any(variants.values())), "spectra_table": 1,
         "transfer_table": 1, "all": 1,
+        "baseline": sum(len(task_baselines(task_definition(config, task))) * len(task_languages[task])
+                        for task in study["tasks"]),
+        "budget_table": int(bool(continued)),
     }
+    seq2seq = [model for model in study["models"] if models[model]["architecture"] in SEQ2SEQ_ARCHITECTURES]
+    if flores and seq2seq:  # the translation check: FLORES pairs of en and each X
+        others = [language for language in study["languages"] if language != train]
+        counts.update(flores_test_set=len(others), copy_scores=len(others), translation_table=1,
+                      translation_figure=len(seq2seq),
+                      translate=sum(len(models[model]["objectives"]) for model in seq2seq) * len(others))
     return {rule: count for rule, count in counts.items() if count}
 
 
@@ -765,12 +781,15 @@ RERUNS = [  # an edit of the study -> exactly the jobs that read it
                  {"random_init": 1, "finetune": 3, "predict": 7, "dump_activations": 3, "spectra": 1,
                   "cka_languages": 1, "cka_models": 3, "cka_language_figure": 1, "cka_model_figure": 1,
                   "spectra_figure": 1, "transfer_table": 1, "cka_language_table": 1, "cka_model_table": 1,
-                  "spectra_table": 1, "all": 1},
+                  "spectra_table": 1, "translate": 2, "translation_table": 1, "translation_figure": 2,
+                  "all": 1},
                  id="one objective more"),
     pytest.param(change("study.languages", [*LANGUAGES, "es"]),
                  {"xglue_split": 3, "evaluation_sentences": 1, "predict": 21, "dump_activations": 7,
                   "cka_languages": 7, "cka_models": 3, "cka_language_figure": 7, "cka_model_figure": 2,
-                  "transfer_table": 1, "cka_language_table": 1, "cka_model_table": 1, "all": 1},
+                  "transfer_table": 1, "cka_language_table": 1, "cka_model_table": 1, "baseline": 10,
+                  "flores_test_set": 1, "copy_scores": 1, "translate": 5, "translation_table": 1,
+                  "translation_figure": 2, "all": 1},
                  id="one study language more"),
 ]
 
@@ -786,4 +805,5 @@ def test_an_edit_reruns_only_the_jobs_that_read_it(paper_run: PaperRun, tmp_path
     result = snakemake(paper_run.workdir, configfile, "-n", "--quiet", "rules",
                        environment=paper_run.environment, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert planned_counts(result.stdout + result.stderr) == expected
+    planned = planned_counts(result.stdout + result.stderr)
+    assert planned == expected, ", ".join(f"{rule} {count}" for rule, count in sorted(planned.items()))
