@@ -41,9 +41,10 @@ pytestmark = pytest.mark.slurm
 
 FAKE_GPUS = {"MTBRIDGE_SLURM_FAKE_GPUS": "2"}  # stand-in GPUs, so that --gpus requests get scheduled
 # The micro study cut to what fits a couple of minutes on 2 cores, still one job of every rule:
-# one model with a continued objective, one task, two languages.
+# one model with a continued objective, one task, two languages, one pretraining seed.
 SHRINK = (
-    'study={"models": ["mbart"], "tasks": ["topic"], "languages": ["en", "isolate"]}',
+    'study={"models": ["mbart"], "tasks": ["topic"], "languages": ["en", "isolate"], '
+    '"pretraining_seeds": [1]}',
     'models={"mbart": {"objectives": ["source", "mt-o2m"]}}',
 )
 # rules that run as their own SLURM jobs in the shrunken study, and how many

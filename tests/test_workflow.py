@@ -189,9 +189,10 @@ def test_changing_one_task_setting_reruns_only_that_task(micro_run: Path, tmp_pa
     config = yaml.safe_load(MICRO.read_text())
     config["finetuning"]["tasks"] = {"topic": {"epochs": 2}}
     lines = planned_jobs(micro_run, config, tmp_path)
-    objectives = sum(len(config["models"][m]["objectives"]) for m in config["study"]["models"])
-    assert lines["finetune"] == objectives
-    assert lines["predict"] == objectives * len(config["study"]["languages"])
+    runs = sum(len(config["models"][m]["objectives"]) for m in config["study"]["models"]) * len(
+        config["study"]["pretraining_seeds"])
+    assert lines["finetune"] == runs
+    assert lines["predict"] == runs * len(config["study"]["languages"])
     assert "pretrain_source" not in lines
 
 
