@@ -5,7 +5,8 @@ Usage: python benchmarks/pretraining_sweep.py [--steps 350 700 1400 3500] [--tas
 Runs the base config (config.yaml) once per budget in its own folder (fine-tuning, prediction and the
 baselines; no analysis), then writes <output>.csv and <output>.png and prints the table.
 --reuse takes a budget's results from a finished study folder of the same base config instead
-(e.g. the default study's own budget); only the sweep's tasks and seeds are read from it.
+(e.g. the default study's own budget); only the sweep's tasks and seeds are read from it, and only the
+families whose own pretraining steps in the base config equal that budget.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import yaml
 from mtbridge.config import load_config
 from mtbridge.figures import sweep_curves
 from mtbridge.io import write_text
-from mtbridge.sweep import best_baselines, sweep_config, transfer_by_budget
+from mtbridge.sweep import best_baselines, keep_swept, sweep_config, transfer_by_budget
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -56,7 +57,8 @@ def main() -> None:
     reused = {int(steps): Path(folder) for steps, folder in (item.split("=", 1) for item in arguments.reuse)}
     workdirs = {steps: reused.get(steps) or run_budget(base, steps, arguments)
                 for steps in sorted({*arguments.steps, *reused})}
-    frame = transfer_by_budget(workdirs, base["study"]["train_language"], arguments.tasks, arguments.seeds)
+    frame = keep_swept(transfer_by_budget(workdirs, base["study"]["train_language"], arguments.tasks,
+                                          arguments.seeds), base, list(reused))
     baselines = best_baselines(frame)
     write_text(frame.to_csv(index=False, float_format="%.2f", lineterminator="\n"),
                arguments.output.with_suffix(".csv"))

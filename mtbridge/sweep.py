@@ -61,6 +61,16 @@ def transfer_by_budget(workdirs: Mapping[int, str | os.PathLike], train_language
     return pd.concat(frames, ignore_index=True)[columns]
 
 
+def keep_swept(frame: pd.DataFrame, base: dict, reused: Sequence[int]) -> pd.DataFrame:
+    """Drop the families of a reused study (a finished study of ``base``) whose own pretraining budget is
+    not the one the study stands for: the default study pretrains each family for its own steps."""
+    models = base["study"]["models"]
+    wrong = [(steps, model) for steps in reused for model in models
+             if base["models"][model]["pretraining"]["steps"] != steps]
+    keep = [(steps, model) not in wrong for steps, model in zip(frame["steps"], frame["model"], strict=True)]
+    return frame[keep]
+
+
 def best_baselines(frame: pd.DataFrame) -> pd.DataFrame:
     """Per task and budget, the strongest surface baseline (they do not depend on the budget)."""
     baselines = frame[frame["model"] == BASELINE]

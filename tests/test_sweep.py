@@ -11,7 +11,7 @@ from conftest import ROOT
 from mtbridge.config import load_config, prepare_config
 from mtbridge.evaluation import write_metrics
 from mtbridge.figures import sweep_curves
-from mtbridge.sweep import best_baselines, sweep_config, transfer_by_budget
+from mtbridge.sweep import best_baselines, keep_swept, sweep_config, transfer_by_budget
 
 
 def test_a_budget_config_changes_only_pretraining_steps_tasks_and_seeds() -> None:
@@ -49,6 +49,10 @@ def test_averages_by_budget_leave_out_the_training_language(tmp_path: Path) -> N
     source = frame[(frame["objective"] == "source")].set_index("steps")
     assert source.loc[700, "mean"] == pytest.approx((700 / 4000 + 0.015) * 100)
     assert source.loc[1400, "seeds"] == 2 and source.loc[1400, "std"] == pytest.approx(0.7071, abs=1e-3)
+    base = {"study": {"models": ["mbart"]}, "models": {"mbart": {"pretraining": {"steps": 700}}}}
+    kept = keep_swept(frame, base, [1400])  # a reused study at 1400 steps: not mbart's own budget
+    assert set(kept[kept["steps"] == 1400]["model"]) == {"baseline"} and len(kept[kept["steps"] == 700]) == 3
+    assert keep_swept(frame, base, [700]).equals(frame)
     best = best_baselines(frame)
     assert list(best["objective"]) == ["char-ngrams", "char-ngrams"]
     sweep_curves(frame=frame, baselines=best, output_path=tmp_path / "sweep.png")
