@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import copy_workflow
 from slurm_cluster import (
     FAST_POLLING,
@@ -41,10 +42,10 @@ pytestmark = pytest.mark.slurm
 
 FAKE_GPUS = {"MTBRIDGE_SLURM_FAKE_GPUS": "2"}  # stand-in GPUs, so that --gpus requests get scheduled
 # The micro study cut to what fits a couple of minutes on 2 cores, still one job of every rule:
-# one model with a continued objective, one task, two languages, one pretraining seed.
+# one model with a continued objective, one task, two languages (and one pretraining seed: see
+# shrunken_workflow; `--config` would pass a list's numbers as strings).
 SHRINK = (
-    'study={"models": ["mbart"], "tasks": ["topic"], "languages": ["en", "isolate"], '
-    '"pretraining_seeds": [1]}',
+    'study={"models": ["mbart"], "tasks": ["topic"], "languages": ["en", "isolate"]}',
     'models={"mbart": {"objectives": ["source", "mt-o2m"]}}',
 )
 # rules that run as their own SLURM jobs in the shrunken study, and how many
@@ -69,6 +70,16 @@ def slurm() -> Iterator[Cluster]:
             stop_cluster(env=FAKE_GPUS)
 
 
+def shrunken_workflow(destination: Path) -> Path:
+    """The workflow in DESTINATION, its micro config cut to one pretraining seed."""
+    workdir = copy_workflow(destination)
+    micro_config = workdir / "configs" / "micro.yaml"
+    raw = yaml.safe_load(micro_config.read_text())
+    raw["study"]["pretraining_seeds"] = [1]
+    micro_config.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return workdir
+
+
 def micro(workdir: Path, *arguments: str, config: tuple[str, ...] = ()) -> Run:
     """The shrunken micro study in WORKDIR; CONFIG adds `--config` entries (one `--config` only:
     a second one would replace the first)."""
@@ -86,10 +97,10 @@ def on_slurm(workdir: Path, *arguments: str) -> Run:
 @pytest.fixture(scope="module")
 def runs(slurm: Cluster, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
     """The shrunken micro study run locally (warm workers, 2 cores) and on SLURM."""
-    local = micro(copy_workflow(tmp_path_factory.mktemp("local")), "--workflow-profile", str(LOCAL_PROFILE),
-                  "--cores", "2")
+    local = micro(shrunken_workflow(tmp_path_factory.mktemp("local")), "--workflow-profile",
+                  str(LOCAL_PROFILE), "--cores", "2")
     assert local.result.returncode == 0, local.output[-4000:]
-    remote = on_slurm(copy_workflow(tmp_path_factory.mktemp("slurm")), "--slurm-keep-successful-logs")
+    remote = on_slurm(shrunken_workflow(tmp_path_factory.mktemp("slurm")), "--slurm-keep-successful-logs")
     assert remote.result.returncode == 0, remote.output[-4000:]
     slurm.timings.update(local_s=local.seconds, slurm_s=remote.seconds)
     print(f"\nshrunken micro study: local {local.seconds:.0f} s, SLURM {remote.seconds:.0f} s")
