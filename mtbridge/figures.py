@@ -132,26 +132,32 @@ def translation_bars(*, table_path: PathLike, model: str, output_path: PathLike)
 
 def sweep_curves(*, frame: pd.DataFrame, baselines: pd.DataFrame, output_path: PathLike) -> None:
     """Zero-shot transfer (mean over the test languages, ± std over seeds) against the source-pretraining
-    budget: one panel per family × task, one line per objective, the best surface baseline dashed."""
+    budget: one panel per family × task, one line per objective (one colour each across panels), the
+    task's best surface baseline dashed."""
     models = [model for model in ordered(frame["model"]) if model != "baseline"]
-    tasks = ordered(frame["task"])
-    figure, axes = plt.subplots(len(models), len(tasks), figsize=(3.0 * len(tasks), 2.7 * len(models)),
-                                squeeze=False, sharex=True)
+    tasks, budgets = ordered(frame["task"]), sorted(frame["steps"].unique())
+    objectives = ordered(frame[frame["model"] != "baseline"]["objective"])
+    colours = dict(zip(objectives, plt.get_cmap("tab10").colors, strict=False))
+    figure, axes = plt.subplots(len(models), len(tasks), figsize=(3.2 * len(tasks), 2.8 * len(models)),
+                                squeeze=False)
     for row, model in zip(axes, models, strict=True):
         for panel, task in zip(row, tasks, strict=True):
             here = frame[(frame["model"] == model) & (frame["task"] == task)]
             for objective, group in here.groupby("objective", sort=False):
                 group = group.sort_values("steps")
                 panel.errorbar(group["steps"], group["mean"], yerr=group["std"].fillna(0), marker="o",
-                               capsize=2, label=objective)
+                               capsize=2, label=objective, color=colours[objective])
             best = baselines[baselines["task"] == task].sort_values("steps")
-            panel.plot(best["steps"], best["mean"], color="grey", linestyle="--",
-                       label=f"best baseline ({best['objective'].iloc[0]})" if len(best) else None)
+            if len(best):
+                panel.plot(best["steps"], best["mean"], color="grey", linestyle="--",
+                           label=f"best baseline ({best['objective'].iloc[0]})")
             panel.set_xscale("log")
+            panel.set_xticks(budgets, [str(steps) for steps in budgets])
+            panel.minorticks_off()
             panel.set_title(f"{model} / {task}", fontsize=9)
+            panel.legend(fontsize=6)
         row[0].set_ylabel("zero-shot avg (%)")
     for panel in axes[-1]:
         panel.set_xlabel("source pretraining steps")
-    axes[0][-1].legend(fontsize=6)
     figure.tight_layout()
     save(figure, output_path)
