@@ -15,6 +15,7 @@ import pandas as pd
 from mtbridge.io import read_json, write_text
 from mtbridge.models import TRAINING_FILE
 from mtbridge.tables import pipe_table
+from mtbridge.training import budget_tokens
 
 TOLERANCE = 0.02  # the largest relative gap between continued objectives that still counts as equal
 COLUMNS = ["model", "objective", "seed", "steps", "sequences", "encoder_tokens", "decoder_tokens",
@@ -28,11 +29,10 @@ def read_record(checkpoint_dir: str | os.PathLike, seq2seq: bool) -> dict:
     missing = [key for key in ("steps", "sequences", "tokens", "target_tokens") if key not in record]
     if missing:
         raise ValueError(f"{checkpoint_dir}/{TRAINING_FILE}: no {missing} in the training record")
-    decoder = record["target_tokens"] if seq2seq else 0
     return {"objective": record["objective"], "seed": record["seed"], "steps": record["steps"],
             "sequences": record["sequences"],
-            "encoder_tokens": record["tokens"], "decoder_tokens": decoder,
-            "budget_tokens": record["tokens"] + decoder}
+            "encoder_tokens": record["tokens"], "decoder_tokens": record["target_tokens"] if seq2seq else 0,
+            "budget_tokens": budget_tokens(record, seq2seq)}
 
 
 def budget_frame(checkpoints: Mapping[str, Sequence[str]], seq2seq: Mapping[str, bool],

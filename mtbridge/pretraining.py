@@ -36,6 +36,7 @@ from mtbridge.training import (
     Batch,
     Schedule,
     batch_reads,
+    budget_tokens,
     pad,
     resume_from,
     seed_everything,
@@ -217,12 +218,6 @@ def masked_lm_batches(documents: Sequence[Document], frame: Framing, tokenizer, 
     return next_batch
 
 
-def budget_tokens(batch: Batch, seq2seq: bool) -> int:
-    """What the continued-pretraining budget counts: input tokens, plus the decoder's for seq2seq."""
-    read = batch_reads(batch)
-    return read["tokens"] + (read["target_tokens"] if seq2seq else 0)
-
-
 def steps_for_budget(make_batches: Callable[[random.Random], Callable[[], Batch]], rng: random.Random,
                      tokens: int, accumulation: int, seq2seq: bool) -> int:
     """Optimizer steps until the batch stream has read ``tokens``, by a dry run of the same stream (a
@@ -233,7 +228,7 @@ def steps_for_budget(make_batches: Callable[[random.Random], Callable[[], Batch]
     read = batches = 0
     with torch.random.fork_rng(devices=[]):
         while read < tokens:
-            read += budget_tokens(next_batch(), seq2seq)
+            read += budget_tokens(batch_reads(next_batch()), seq2seq)
             batches += 1
     return math.ceil(batches / accumulation)
 

@@ -12,7 +12,7 @@ import os
 import random
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -221,6 +221,12 @@ def train(model: nn.Module, next_batch: Callable[[], Batch],
         if resume is not None and step % resume.every == 0 and step < schedule.steps:
             resume.save(snapshot(step, model, optimizer, scheduler, running, read, rng, extra))
     return {"final_loss": round(float(running), 6), **read}
+
+
+def budget_tokens(read: Mapping[str, int], seq2seq: bool) -> int:
+    """What the continued-pretraining budget counts of a batch's (or a run's) reads: input tokens, plus the
+    decoder's for seq2seq (a masked LM's targets are its own input)."""
+    return read["tokens"] + (read["target_tokens"] if seq2seq else 0)
 
 
 def batch_reads(batch: Batch) -> dict[str, int]:
