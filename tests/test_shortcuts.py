@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import ROOT
 
+from mtbridge.baselines import tag
 from mtbridge.config import finetuning_settings, load_config, task_definition
 from mtbridge.evaluation import score
 from mtbridge.synthetic import World
@@ -46,17 +47,6 @@ def english(tmp_path_factory: pytest.TempPathFactory, default_config: dict) -> t
 
 def rows(root: Path, task: str, split: str) -> list[dict]:
     return pq.read_table(root / f"{task}-{split}.parquet").to_pylist()
-
-
-def word_lookup(train: list[dict], test: list[dict]) -> list[list[str]]:
-    """Each word's most frequent training tag; unseen words get the most frequent tag."""
-    counts: dict[str, Counter] = defaultdict(Counter)
-    for row in train:
-        for token, tag in zip(row["tokens"], row["tags"], strict=True):
-            counts[token][tag] += 1
-    fallback = Counter(tag for row in train for tag in row["tags"]).most_common(1)[0][0]
-    return [[counts[token].most_common(1)[0][0] if token in counts else fallback for token in row["tokens"]]
-            for row in test]
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +92,7 @@ def test_word_lookup_stays_far_below_a_trained_tagger(english: tuple[dict, Path]
     _, root = english
     test = rows(root, task, "test")
     metric = "entity_f1" if task == "ner" else "accuracy"
-    lookup = score(metric, [row["tags"] for row in test], word_lookup(rows(root, task, "train"), test))
+    lookup = score(metric, [row["tags"] for row in test], tag("word-lookup", rows(root, task, "train"), test))
     assert trained_scores[task] > 0.7, trained_scores
     assert lookup < trained_scores[task] - gap, (task, lookup, trained_scores[task])
 
@@ -122,8 +112,8 @@ def test_a_name_is_not_its_type(english: tuple[dict, Path]) -> None:
     world, root = english
     types: dict[str, set[str]] = defaultdict(set)
     for row in rows(root, "ner", "train"):
-        for token, tag in zip(row["tokens"], row["tags"], strict=True):
-            if tag != "O":
-                types[token].add(tag[2:])
+        for token, entity in zip(row["tokens"], row["tags"], strict=True):
+            if entity != "O":
+                types[token].add(entity[2:])
     assert sum(len(found) > 1 for found in types.values()) > len(types) / 2
     assert len(World(world, 7).names) == world["names"]
