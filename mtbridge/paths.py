@@ -11,6 +11,11 @@ from mtbridge.config import CONTINUED_OBJECTIVES
 ARTIFACT_FOLDERS = ("data", "checkpoints", "predictions", "metrics", "analysis", "results")
 
 
+def study_root(name: str) -> str:
+    """The folder a study runs in (Snakemake's working directory): every path below is relative to it."""
+    return f"studies/{name}"
+
+
 def monolingual_corpus(language: str) -> str:
     return f"data/corpora/monolingual/{language}.parquet"
 

@@ -6,7 +6,7 @@ from hashlib import sha1
 from snakemake.utils import min_version
 
 from mtbridge import paths
-from mtbridge.provenance import settings_path, settings_record, write_if_changed
+from mtbridge.provenance import config_hash, settings_path, settings_record, write_if_changed
 from mtbridge.config import (
     CONTINUED_OBJECTIVES,
     OBJECTIVES,
@@ -30,6 +30,11 @@ min_version("9.0")
 
 prepare_config(config, os.path.join(workflow.basedir, "schemas", "config.schema.yaml"))
 
+
+# every artifact, log and settings file of a study lives under its own root (paths.study_root)
+workdir: paths.study_root(config["study"]["name"])
+
+
 STUDY = config["study"]
 TRAIN = STUDY["train_language"]
 LANGUAGES = STUDY["languages"]
@@ -48,6 +53,11 @@ SPLIT_TASKS = list(dict.fromkeys(
 ))
 DEVICE = config["device"]
 RESOURCES = {kind: job_resources(config, kind) for kind in config["resources"]}
+
+
+def study_identity():
+    """What a table says about where it came from: the study's name and a hash of its whole config."""
+    return {"name": STUDY["name"], "config_hash": config_hash(config)[:12]}
 
 
 def threads_of(kind):
