@@ -5,7 +5,7 @@ Usage: python benchmarks/pretraining_sweep.py [--steps 350 700 1400 3500] [--tas
 Runs the base config (config.yaml) once per budget in its own folder (fine-tuning, prediction and the
 baselines; no analysis), then writes <output>.csv and <output>.png and prints the table.
 --reuse takes a budget's results from a finished study folder of the same base config instead
-(e.g. the default study's own budget); only the sweep's tasks and seeds are read from it, and only the
+(a study root such as studies/default, e.g. the default study's own budget); only the sweep's tasks and seeds are read from it, and only the
 families whose own pretraining steps in the base config equal that budget.
 """
 
@@ -20,6 +20,7 @@ from pathlib import Path
 
 import yaml
 
+from mtbridge import paths
 from mtbridge.config import load_config
 from mtbridge.figures import sweep_curves
 from mtbridge.io import write_text
@@ -29,17 +30,18 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def run_budget(base: dict, steps: int, arguments: argparse.Namespace) -> Path:
+    """Run one budget's study; returns the study's own root (the folder its metrics are under)."""
     workdir = arguments.workdir / f"steps{steps}"
     workdir.mkdir(parents=True, exist_ok=True)
     config = sweep_config(base, steps, arguments.tasks, arguments.seeds)
     (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=True))
     started = time.perf_counter()
     command = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"),
-               "results/tables/transfer.csv", "--configfile", "config.yaml", "--cores", str(arguments.cores),
+               paths.transfer_table("csv"), "--configfile", "config.yaml", "--cores", str(arguments.cores),
                "--quiet"]
     subprocess.run(command, cwd=workdir, check=True)
     print(f"{steps} steps: {time.perf_counter() - started:.0f} s", flush=True)
-    return workdir
+    return workdir / paths.study_root(config["study"]["name"])
 
 
 def main() -> None:

@@ -16,6 +16,8 @@ import subprocess
 import time
 from pathlib import Path
 
+import yaml
+
 ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENT = {**os.environ, "PATH": f"{ROOT / '.venv' / 'bin'}{os.pathsep}{os.environ['PATH']}"}
 
@@ -39,7 +41,9 @@ def publish(origin: Path, remote: Path, configfile: Path) -> None:
         if (ROOT / name).is_file():
             (origin / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, origin / name)
-    shutil.copy2(configfile, origin / "config.yaml")
+    config = yaml.safe_load(configfile.read_text())
+    config["study"]["name"] = "default"  # the study dvc.yaml tracks
+    (origin / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     git(origin, "init", "-q")
     git(origin, "add", "-A")
     git(origin, "commit", "-qm", "study")

@@ -19,6 +19,7 @@ BUILT_OBJECTIVES = ("source", "random-init")
 CONTINUED_OBJECTIVES = ("denoise-cp", "mt-m2m", "mt-o2m", "mt-m2o")  # continue `source`
 MT_OBJECTIVES = ("mt-m2m", "mt-o2m", "mt-m2o")  # need a seq2seq architecture
 OBJECTIVES = (*BUILT_OBJECTIVES, *CONTINUED_OBJECTIVES)
+OBJECTIVE_ORDER = ("source", "denoise-cp", "mt-m2m", "mt-o2m", "mt-m2o", "random-init")  # table rows
 SEQ2SEQ_ARCHITECTURES = ("mbart", "nllb")
 SYNTHETIC_TASKS = ("nli", "paraphrase", "topic", "pos", "ner")
 SIZE_KEYS = ("hidden_size", "layers", "attention_heads", "ffn_size", "pretraining")
@@ -55,6 +56,7 @@ def prepare_config(config: dict, schema_path: str | os.PathLike = SCHEMA) -> Non
     """
     validate_schema(config, schema_path)
     check_config(config)
+    order_grid(config)
     config.update(canonical(config))
 
 
@@ -86,6 +88,41 @@ def schema_message(error: Exception) -> str:
         unknown = sorted(set(cause.instance) - set(allowed))
         return f"config key {'.'.join([*path, unknown[0]])}: unknown key; allowed here: {allowed}"
     return f"config key {'.'.join(path) or '(top level)'}: {cause.message}"
+
+
+def order_grid(config: dict) -> None:
+    """Put the grid's lists in one order, in place: families, tasks and languages as defined, seeds
+    ascending. Reordering a list in the config file then changes no job's settings: nothing reruns."""
+    study = config["study"]
+    study["models"] = _in_order(study["models"], list(config["models"]))
+    study["tasks"] = _in_order(study["tasks"], _known_tasks(config))
+    study["languages"] = _in_order(study["languages"], _defined_languages(config))
+    for key in ("seeds", "pretraining_seeds"):
+        study[key] = sorted(study[key])
+    for spec in config["models"].values():
+        spec["objectives"] = _in_order(spec["objectives"], OBJECTIVE_ORDER)
+
+
+def _in_order(names: list[str], order: list[str] | tuple[str, ...]) -> list[str]:
+    rank = {name: index for index, name in enumerate(order)}
+    return sorted(names, key=lambda name: (rank.get(name, len(rank)), name))
+
+
+def _known_tasks(config: dict) -> tuple[str, ...]:
+    if is_synthetic(config):
+        return SYNTHETIC_TASKS
+    from mtbridge.xglue import XGLUE_TASKS
+
+    return XGLUE_TASKS
+
+
+def _defined_languages(config: dict) -> list[str]:
+    """The synthetic world's languages in the order they are defined; XGLUE's in its tasks' order."""
+    if is_synthetic(config):
+        return list(config["world"]["languages"])
+    from mtbridge.xglue import XGLUE_LANGUAGES
+
+    return list(dict.fromkeys(language for languages in XGLUE_LANGUAGES.values() for language in languages))
 
 
 def pretraining_seed(config: dict, pseed: int) -> int:
@@ -302,8 +339,10 @@ def finetuning_settings(config: dict, task: str, model: str | None = None) -> di
     return settings
 
 
-def world_slice(config: dict, languages: list[str]) -> dict:
-    """The world definition restricted to ``languages``: a job's params change only with them."""
+def world_slice(config: dict, languages: list[str], sizes: tuple[str, ...]) -> dict:
+    """The world definition restricted to ``languages`` and the ``sizes`` a job reads: its params
+    change only with what it writes."""
     world = copy.deepcopy(config["world"])
     world["languages"] = {code: world["languages"][code] for code in languages}
+    world["sizes"] = {key: world["sizes"][key] for key in sizes}
     return world

@@ -153,33 +153,16 @@ def job_language(wildcards):
     return [wildcards.language]
 
 
-def language_outputs(language):
-    """Every file the data rule writes for one language."""
-    files = {
-        "monolingual": paths.monolingual_corpus(language),
-        "evaluation": paths.evaluation_set(language),
-    }
-    for task in TASKS:
-        for split in EVALUATION_SPLITS:
-            files[f"{task}_{split}"] = paths.task_split(task, split, language)
-    return files
+def corpus_world(wildcards):
+    return world_slice(config, [wildcards.language], ("monolingual", "evaluation"))
 
 
-def language_world(wildcards):
-    return world_slice(config, [wildcards.language])
-
-
-def train_world(wildcards):
-    return world_slice(config, [TRAIN])
+def split_world(wildcards):
+    return world_slice(config, [wildcards.language], (wildcards.split,))
 
 
 def pair_world(wildcards):
-    return world_slice(config, [wildcards.source, wildcards.target])
-
-
-def task_paths(wildcards):
-    outputs = language_outputs(wildcards.language)
-    return {task: {split: outputs[f"{task}_{split}"] for split in EVALUATION_SPLITS} for task in TASKS}
+    return world_slice(config, [wildcards.source, wildcards.target], ("parallel",))
 
 
 def monolingual_corpora(wildcards=None):

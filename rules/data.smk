@@ -1,33 +1,28 @@
-# The embedded synthetic world: corpora and task data per language, parallel corpora per pair,
-# and the shared subword tokenizer.
+# The embedded synthetic world: corpora per language, one job per task split (task × split × language),
+# parallel corpora per pair, and the shared subword tokenizer.
 
 
-rule language_data:
+rule language_corpora:
     input:
-        settings=job_settings(
-            "mtbridge.data:write_language_data",
-            world=language_world,
-            seed=config["seed"],
-            tasks=TASKS,
-            task_paths=task_paths,
-        ),
+        settings=job_settings("mtbridge.data:write_language_corpora", world=corpus_world, seed=config["seed"]),
     output:
-        **language_outputs("{language}"),
+        monolingual=paths.monolingual_corpus("{language}"),
+        evaluation=paths.evaluation_set("{language}"),
     log:
-        paths.log("language_data", "{language}"),
+        paths.log("language_corpora", "{language}"),
     script:
-        "../workflow_scripts/language_data.py"
+        "../workflow_scripts/language_corpora.py"
 
 
-rule training_split:
+rule task_split:
     input:
-        settings=job_settings("mtbridge.data:write_task_split", world=train_world, seed=config["seed"]),
+        settings=job_settings("mtbridge.data:write_task_split", world=split_world, seed=config["seed"]),
     output:
-        paths.task_split("{task}", "train", TRAIN),
+        paths.task_split("{task}", "{split}", "{language}"),
     log:
-        paths.log("training_split", "{task}"),
+        paths.log("task_split", "{task}", "{split}", "{language}"),
     script:
-        "../workflow_scripts/training_split.py"
+        "../workflow_scripts/task_split.py"
 
 
 rule parallel_corpus:

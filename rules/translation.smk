@@ -13,7 +13,7 @@ SEQ2SEQ_MODELS = [model for model in STUDY["models"]
 
 
 def test_world(wildcards):
-    return world_slice(config, [TRAIN, wildcards.language])
+    return world_slice(config, [TRAIN, wildcards.language], ("parallel", "parallel_test"))
 
 
 def translation_languages(wildcards):

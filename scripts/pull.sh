@@ -14,8 +14,15 @@ if ! dvc status --quiet; then
     exit 1
 fi
 # dvc checks out files with new mtimes in checkout order, and a clone has no .snakemake metadata.
-# DVC has just confirmed that the outputs match this code and config: build the DAG once (it writes
-# each job's settings file), then give every artifact one mtime, later than all of them.
-if ! built=$(snakemake -n --quiet 2>&1); then echo "$built" >&2; exit 1; fi
-python -c "from mtbridge.provenance import mark_up_to_date; mark_up_to_date()"
-snakemake -n --quiet
+# DVC has just confirmed that the outputs match this code and config: for each study dvc.yaml tracks,
+# build the DAG once (it writes each job's settings file), then give every artifact of the study one
+# mtime, later than all of them.
+studies=$(python -c 'import yaml
+for name, configfile in yaml.safe_load(open("dvc.yaml"))["vars"][0]["studies"].items():
+    print(name, configfile)')
+while read -r name configfile; do
+    if ! built=$(snakemake -n --quiet --configfile "$configfile" 2>&1); then echo "$built" >&2; exit 1; fi
+    python -c 'import sys; from mtbridge.provenance import mark_up_to_date; mark_up_to_date(sys.argv[1])' \
+        "studies/$name"
+    snakemake -n --quiet --configfile "$configfile"
+done <<< "$studies"

@@ -62,18 +62,18 @@ def micro_config() -> dict:
 
 @pytest.fixture(scope="session")
 def small_world(tmp_path_factory: pytest.TempPathFactory, micro_config: dict) -> SmallWorld:
-    from mtbridge.data import write_language_data, write_parallel_corpus
+    from mtbridge.data import write_language_corpora, write_parallel_corpus, write_task_split
 
     world = copy.deepcopy(micro_config["world"])
     world["sizes"] = dict(SIZES)
     small = SmallWorld(tmp_path_factory.mktemp("world"), micro_config, world)
     for language in LANGUAGES:
         splits = ("train", "dev", "test") if language == TRAIN_LANGUAGE else ("dev", "test")
-        write_language_data(world, SEED, language, list(TASKS), small.monolingual(language),
-                            small.root / "evaluation" / f"{language}.parquet",
-                            {task: {split: small.split(task, split, language) for split in splits}
-                             for task in TASKS},
-                            train_language=TRAIN_LANGUAGE)
+        write_language_corpora(world, SEED, language, small.monolingual(language),
+                               small.root / "evaluation" / f"{language}.parquet")
+        for task in TASKS:
+            for split in splits:
+                write_task_split(world, SEED, task, split, language, small.split(task, split, language))
     for source, target in PARALLEL:
         write_parallel_corpus(world, SEED, source, target, small.parallel(source, target))
     return small

@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "slurm_cluster.sh"
 SLURM_PROFILE = ROOT / "profiles" / "slurm"
-LOCAL_PROFILE = ROOT / "profiles" / "local"
+LOCAL_PROFILE = ROOT / "profiles" / "default"
 SLURM_CONF = Path("/etc/slurm/slurm.conf")
 MARKER = "# written by mtbridge scripts/slurm_cluster.sh"
 # the folders whose every file must come out the same on both executors
@@ -105,6 +105,11 @@ class Run:
     @property
     def output(self) -> str:
         return self.result.stdout + self.result.stderr
+
+    @property
+    def study(self) -> Path:
+        """The micro study's own root under the folder Snakemake ran from."""
+        return self.workdir / "studies" / "micro"
 
 
 def snakemake(workdir: Path, *arguments: str, timeout: float = 900) -> Run:

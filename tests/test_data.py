@@ -13,7 +13,7 @@ import yaml
 
 from mtbridge.data import (
     read_task_split,
-    write_language_data,
+    write_language_corpora,
     write_parallel_corpus,
     write_task_split,
 )
@@ -38,15 +38,16 @@ def only(world: dict, *languages: str) -> dict:
     return sliced
 
 
-def write(world: dict, language: str, directory: Path, splits: tuple[str, ...] = ("dev", "test"),
-          **kwargs: object) -> dict[str, Path]:
+def write(world: dict, language: str, directory: Path,
+          splits: tuple[str, ...] = ("dev", "test")) -> dict[str, Path]:
+    """A language's files as the pipeline's jobs write them: its corpora, then one job per task split."""
     paths = {"monolingual": directory / "mono.parquet", "evaluation": directory / "eval.parquet"}
-    task_paths = {task: {split: directory / f"{task}-{split}.parquet" for split in splits}
-                  for task in TASKS}
-    write_language_data(world, SEED, language, list(TASKS), paths["monolingual"],
-                        paths["evaluation"], task_paths, **kwargs)
-    return paths | {f"{task}-{split}": path for task, by_split in task_paths.items()
-                    for split, path in by_split.items()}
+    write_language_corpora(world, SEED, language, paths["monolingual"], paths["evaluation"])
+    for task in TASKS:
+        for split in splits:
+            paths[f"{task}-{split}"] = directory / f"{task}-{split}.parquet"
+            write_task_split(world, SEED, task, split, language, paths[f"{task}-{split}"])
+    return paths
 
 
 def contents(paths: dict[str, Path]) -> dict[str, bytes]:
@@ -66,7 +67,7 @@ def test_other_languages_leave_a_language_files_unchanged(world: dict, tmp_path:
 
 
 def test_sizes_and_schemas_follow_the_config(world: dict, tmp_path: Path) -> None:
-    paths = write(world, "en", tmp_path, splits=("train", "dev", "test"), train_language="en")
+    paths = write(world, "en", tmp_path, splits=("train", "dev", "test"))
     mono = pq.read_table(paths["monolingual"]).to_pylist()
     assert sum(row["text"].split().count(".") for row in mono) == SIZES["monolingual"]
     assert pq.read_table(paths["evaluation"]).num_rows == SIZES["evaluation"]
@@ -88,8 +89,11 @@ def test_task_ids_line_up_across_languages(world: dict, tmp_path: Path) -> None:
     assert labels[0] == labels[1]
 
 
-def test_training_split_job_matches_the_language_data(world: dict, tmp_path: Path) -> None:
-    write_task_split(only(world, "en"), SEED, "pos", "train", "en", tmp_path / "pos.parquet")
+def test_a_task_split_reads_only_its_own_size(world: dict, tmp_path: Path) -> None:
+    """The pipeline hands a split job the world with its language and its split's size only."""
+    narrow = only(world, "en")
+    narrow["sizes"] = {"train": SIZES["train"]}
+    write_task_split(narrow, SEED, "pos", "train", "en", tmp_path / "pos.parquet")
     paths = write(world, "en", tmp_path / "all", splits=("train",))
     assert (tmp_path / "pos.parquet").read_bytes() == paths["pos-train"].read_bytes()
     assert read_task_split(paths["pos-train"], "tagging").num_rows == SIZES["train"]
@@ -110,13 +114,6 @@ def test_unknown_language_fails_naming_the_defined_ones(world: dict, tmp_path: P
     with pytest.raises(ValueError, match=r"unknown language 'xx' \(defined: en, close, mid"):
         write(world, "xx", tmp_path)
     assert not list(tmp_path.iterdir())
-
-
-def test_splits_must_suit_the_training_language(world: dict, tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="'en' needs \\['dev', 'test', 'train'\\]"):
-        write(world, "en", tmp_path, train_language="en")
-    with pytest.raises(ValueError, match="'mid' needs \\['dev', 'test'\\]"):
-        write(world, "mid", tmp_path, splits=("train", "dev", "test"), train_language="en")
 
 
 def test_read_task_split_rejects_the_wrong_kind(tmp_path: Path) -> None:

@@ -616,7 +616,8 @@ def test_paper_dag_plans_offline_with_the_expected_jobs(paper_raw: dict, tmp_pat
     assert result.returncode == 0, result.stderr[-3000:]
     counts = planned_counts(result.stdout + result.stderr)
     assert counts == expected_jobs(load_config(configfile)), counts
-    assert not (workdir / "data").exists() and not (workdir / "checkpoints").exists()
+    study = workdir / paths.study_root(raw["study"]["name"])
+    assert not (study / "data").exists() and not (study / "checkpoints").exists()
     assert not any((tmp_path / "hf_home").iterdir())  # nothing fetched or cached
 
 
@@ -674,6 +675,11 @@ class PaperRun:
     config: dict
     environment: dict[str, str]
 
+    @property
+    def study(self) -> Path:
+        """The study's own root, where its artifacts are."""
+        return self.workdir / paths.study_root(self.config["study"]["name"])
+
 
 @pytest.fixture(scope="module")
 def paper_run(standins: StandIns, tmp_path_factory: pytest.TempPathFactory) -> PaperRun:
@@ -690,7 +696,7 @@ def paper_run(standins: StandIns, tmp_path_factory: pytest.TempPathFactory) -> P
 
 @pytest.mark.workflow
 def test_paper_shaped_run_fills_the_transfer_table(paper_run: PaperRun) -> None:
-    config, workdir = paper_run.config, paper_run.workdir
+    config, workdir = paper_run.config, paper_run.study
     table = pd.read_csv(workdir / paths.transfer_table("csv"))
     table = table[table["model"] != "baseline"]  # the surface baselines come first
     assert list(zip(table["model"], table["objective"], strict=True)) == [
@@ -720,7 +726,7 @@ def test_paper_shaped_run_fills_the_transfer_table(paper_run: PaperRun) -> None:
 @pytest.mark.workflow
 def test_paper_shaped_run_fetched_and_trained_every_checkpoint(paper_run: PaperRun,
                                                                standins: StandIns) -> None:
-    workdir = paper_run.workdir
+    workdir = paper_run.study
     for model, objectives in E2E_MODELS.items():
         hub_objectives = paper_run.config["models"][model]["hub"]
         for objective in objectives:
@@ -743,7 +749,7 @@ def test_paper_shaped_run_fetched_and_trained_every_checkpoint(paper_run: PaperR
 
 @pytest.mark.workflow
 def test_paper_shaped_run_has_cka_and_spectra_for_every_family(paper_run: PaperRun) -> None:
-    workdir = paper_run.workdir
+    workdir = paper_run.study
     languages = pd.read_csv(workdir / paths.table("cka_languages", "csv"))
     assert set(zip(languages["model"], languages["objective"], strict=True)) == {
         (model, objective) for model, objectives in E2E_MODELS.items() for objective in objectives}

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from mtbridge.config import continued_variants, load_config, model_objectives
-from mtbridge.paths import ARTIFACT_FOLDERS
+from mtbridge.paths import ARTIFACT_FOLDERS, study_root
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = {
@@ -50,7 +50,9 @@ def sh(cwd: Path, *command: str, check: bool = True, env: dict | None = None) ->
     return result
 
 
-def artifact_hashes(root: Path) -> dict[str, str]:
+def artifact_hashes(checkout: Path) -> dict[str, str]:
+    """Every artifact of the checkout's default study, by path inside the study's root."""
+    root = checkout / study_root("default")
     return {str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
             for folder in ARTIFACT_FOLDERS for path in sorted((root / folder).rglob("*")) if path.is_file()}
 
@@ -184,7 +186,7 @@ def test_corrupted_cache_object_is_fetched_again(pulled: Path) -> None:
     digest = largest.parent.name + largest.name
     corrupt(largest)
     for folder in ARTIFACT_FOLDERS:
-        shutil.rmtree(pulled / folder, ignore_errors=True)
+        shutil.rmtree(pulled / study_root("default") / folder, ignore_errors=True)
     sh(pulled, "dvc", "pull", "-q")
     restored = [path for path in pulled.rglob("*.safetensors") if ".dvc" not in path.parts
                 and hashlib.md5(path.read_bytes()).hexdigest() == digest]

@@ -32,16 +32,17 @@ def default_config() -> dict:
 @pytest.fixture(scope="module")
 def english(tmp_path_factory: pytest.TempPathFactory, default_config: dict) -> tuple[dict, Path]:
     """The default study's English (its grammar and lexicon) at small sizes."""
-    from mtbridge.data import write_language_data
+    from mtbridge.data import write_language_corpora, write_task_split
 
     world = copy.deepcopy(default_config["world"])
     world["languages"] = {"en": world["languages"]["en"]}
     world["sizes"] = dict(SIZES)
     root = tmp_path_factory.mktemp("english")
     tasks = [*TAGGING, "paraphrase"]
-    write_language_data(world, 7, "en", tasks, root / "monolingual.parquet", root / "evaluation.parquet",
-                        {task: {split: root / f"{task}-{split}.parquet" for split in ("train", "dev", "test")}
-                         for task in tasks}, train_language="en")
+    write_language_corpora(world, 7, "en", root / "monolingual.parquet", root / "evaluation.parquet")
+    for task in tasks:
+        for split in ("train", "dev", "test"):
+            write_task_split(world, 7, task, split, "en", root / f"{task}-{split}.parquet")
     return world, root
 
 

@@ -49,7 +49,7 @@ SHRINK = (
     'models={"mbart": {"objectives": ["source", "mt-o2m"]}}',
 )
 # rules that run as their own SLURM jobs in the shrunken study, and how many
-SINGLE_JOBS = {"language_data": 2, "parallel_corpus": 1, "training_split": 1, "tokenizer": 1,
+SINGLE_JOBS = {"language_corpora": 2, "parallel_corpus": 1, "task_split": 5, "tokenizer": 1,
                "pretrain_source": 1, "continue_pretraining": 1, "finetune": 2, "predict": 4,
                "dump_activations": 4, "spectra": 2, "spectra_table": 1, "spectra_figure": 1,
                "transfer_table": 1}
@@ -116,7 +116,7 @@ def test_cluster_start_is_idempotent_and_reports_status(slurm: Cluster) -> None:
 
 
 def test_slurm_run_is_byte_identical_to_local_run(runs: dict[str, Run]) -> None:
-    local, remote = runs["local"].workdir, runs["slurm"].workdir
+    local, remote = runs["local"].study, runs["slurm"].study
     files = artifact_files(local)
     assert files == artifact_files(remote)
     weights = [name for name in files if name.endswith("model.safetensors")]
@@ -152,8 +152,8 @@ def test_every_job_went_through_slurm(runs: dict[str, Run]) -> None:
     assert {int(job) for job in states} == set(jobs)
     assert set(states.values()) == {"COMPLETED"}, states
     # no job was forked from a warm worker on the submit host
-    assert not (remote.workdir / "logs" / "warm_worker.log").exists()
-    assert (runs["local"].workdir / "logs" / "warm_worker.log").exists()
+    assert not (remote.study / "logs" / "warm_worker.log").exists()
+    assert (runs["local"].study / "logs" / "warm_worker.log").exists()
 
 
 def test_second_slurm_run_has_nothing_to_do(runs: dict[str, Run]) -> None:

@@ -67,45 +67,57 @@ def analysis_outputs(config: dict) -> list[str]:
     return files
 
 
+def study_dir(workdir: Path, configfile: Path = MICRO) -> Path:
+    """Where a study run from ``workdir`` keeps its files: its own root, named by the config."""
+    return workdir / paths.study_root(yaml.safe_load(configfile.read_text())["study"]["name"])
+
+
 @pytest.fixture(scope="module")
 def micro_run(tmp_path_factory) -> Path:
+    """The folder Snakemake runs from (the repository root of a user's checkout)."""
     workdir = tmp_path_factory.mktemp("micro")
     result = snakemake(workdir, MICRO)
     assert result.returncode == 0, result.stderr[-3000:]
     return workdir
 
 
-def test_every_output_exists_and_parses(micro_run: Path) -> None:
+@pytest.fixture(scope="module")
+def micro(micro_run: Path) -> Path:
+    """The micro study's own root, where its artifacts are."""
+    return study_dir(micro_run)
+
+
+def test_every_output_exists_and_parses(micro: Path) -> None:
     config = load_config(MICRO)
     for relative in expected_outputs(config):
-        assert (micro_run / relative).exists(), relative
+        assert (micro / relative).exists(), relative
     for model, objective in model_objectives(config):
-        checkpoint = micro_run / paths.checkpoint(model, objective, 1)
+        checkpoint = micro / paths.checkpoint(model, objective, 1)
         assert (checkpoint / "model.safetensors").stat().st_size > 0
         assert json.loads((checkpoint / "training.json").read_text())["objective"] == objective
         for task in config["study"]["tasks"]:
             for language in config["study"]["languages"]:
-                metrics = json.loads((micro_run / paths.metrics(model, objective, 1, task, language, 1))
+                metrics = json.loads((micro / paths.metrics(model, objective, 1, task, language, 1))
                                      .read_text())
                 assert metrics["language"] == language and 0.0 <= metrics["score"] <= 1.0
-                table = pq.read_table(micro_run / paths.predictions(model, objective, 1, task, language, 1))
+                table = pq.read_table(micro / paths.predictions(model, objective, 1, task, language, 1))
                 assert table.column_names == ["id", "gold", "predicted"]
                 assert table.num_rows == config["world"]["sizes"]["test"]
-    summary = json.loads((micro_run / paths.summary()).read_text())
+    summary = json.loads((micro / paths.summary()).read_text())
     assert set(summary["results"]) == {*config["study"]["models"], "baseline"}
-    markdown = (micro_run / paths.transfer_table("md")).read_text()
+    markdown = (micro / paths.transfer_table("md")).read_text()
     assert "| mbart | mt-o2m |" in markdown and "| xlmr | random-init |" in markdown
 
 
-def test_each_pretraining_seed_has_its_own_checkpoints_and_runs(micro_run: Path) -> None:
+def test_each_pretraining_seed_has_its_own_checkpoints_and_runs(micro: Path) -> None:
     config = load_config(MICRO)
     assert config["study"]["pretraining_seeds"] == [1, 2]
     for objective in ("source", "mt-m2m", "random-init"):
-        first, second = (micro_run / paths.checkpoint("mbart", objective, pseed) for pseed in (1, 2))
+        first, second = (micro / paths.checkpoint("mbart", objective, pseed) for pseed in (1, 2))
         assert (first / "model.safetensors").read_bytes() != (second / "model.safetensors").read_bytes()
         seeds = [json.loads((folder / "training.json").read_text())["seed"] for folder in (first, second)]
         assert seeds == [config["seed"], config["seed"] + 1]
-    summary = json.loads((micro_run / paths.summary()).read_text())
+    summary = json.loads((micro / paths.summary()).read_text())
     assert summary["seeds"] == [1, 1001]  # runs: fine-tuning seed 1 under pretraining seeds 1 and 2
     assert summary["results"]["mbart"]["source"]["topic"]["en"]["n"] == 2
 
@@ -115,8 +127,8 @@ def test_each_pretraining_seed_has_its_own_checkpoints_and_runs(micro_run: Path)
 LEARNED = {"topic": 40, "pos": 40, "ner": 25}
 
 
-def test_learning_happened_on_english(micro_run: Path) -> None:
-    summary = json.loads((micro_run / paths.summary()).read_text())["results"]
+def test_learning_happened_on_english(micro: Path) -> None:
+    summary = json.loads((micro / paths.summary()).read_text())["results"]
     for task, margin in LEARNED.items():
         majority = summary["baseline"]["majority"][task]["en"]["mean"]
         for model, objectives in summary.items():
@@ -127,25 +139,25 @@ def test_learning_happened_on_english(micro_run: Path) -> None:
                 assert english > majority + margin, (model, objective, task, english, majority)
 
 
-def test_analysis_outputs_cover_the_study(micro_run: Path) -> None:
+def test_analysis_outputs_cover_the_study(micro: Path) -> None:
     config = load_config(MICRO)
     languages = config["study"]["languages"]
-    pairs = pq.read_table(micro_run / paths.cka_languages("mbart", "mt-m2o", 1)).to_pandas()
+    pairs = pq.read_table(micro / paths.cka_languages("mbart", "mt-m2o", 1)).to_pandas()
     layers = config["models"]["mbart"]["layers"] + 1  # embeddings output too
     assert len(pairs) == layers * len(languages) * (len(languages) - 1) // 2
     assert set(pairs["estimator"]) == {"debiased"} and pairs["cka"].between(-1, 1 + 1e-9).all()
     assert pairs.loc[pairs["language_a"] == "en", "cka_shuffled"].notna().all()
-    models = pq.read_table(micro_run / paths.cka_models("xlmr", "random-init", 1, "isolate")).to_pandas()
+    models = pq.read_table(micro / paths.cka_models("xlmr", "random-init", 1, "isolate")).to_pandas()
     assert len(models) == (config["models"]["xlmr"]["layers"] + 1) ** 2
-    spectra = pq.read_table(micro_run / paths.spectra("mbart", "source", 1)).to_pandas()
+    spectra = pq.read_table(micro / paths.spectra("mbart", "source", 1)).to_pandas()
     assert {"encoder", "decoder", "shared"} <= set(spectra["stack"])
-    assert (micro_run / paths.cka_model_figure("mbart")).read_bytes().startswith(b"\x89PNG")
+    assert (micro / paths.cka_model_figure("mbart")).read_bytes().startswith(b"\x89PNG")
 
 
-def test_report_holds_tables_and_figures(micro_run: Path) -> None:
+def test_report_holds_tables_and_figures(micro_run: Path, micro: Path) -> None:
     result = snakemake(micro_run, MICRO, "--report", "report.html")
     assert result.returncode == 0, result.stderr[-2000:]
-    report = (micro_run / "report.html").read_text()
+    report = (micro / "report.html").read_text()
     for name in ("cka_languages.csv", "cka_models.csv", "spectra_summary.csv", "mbart.png", "transfer.csv"):
         assert name in report, name
 
@@ -172,11 +184,11 @@ def test_changing_an_analysis_setting_reruns_only_what_reads_it(micro_run: Path,
     assert reruns <= planned and not kept & planned, planned
 
 
-def test_every_job_logged(micro_run: Path) -> None:
-    log = micro_run / paths.log("pretrain_source", "mbart", paths.pretrained(1))
+def test_every_job_logged(micro: Path) -> None:
+    log = micro / paths.log("pretrain_source", "mbart", paths.pretrained(1))
     assert "steps/s" in log.read_text()
     predict_log = paths.log("predict", "xlmr", "source", paths.pretrained(1), "ner", "close", "seed1")
-    assert (micro_run / predict_log).exists()
+    assert (micro / predict_log).exists()
 
 
 def test_second_run_has_nothing_to_do(micro_run: Path) -> None:
@@ -196,10 +208,58 @@ def test_changing_one_task_setting_reruns_only_that_task(micro_run: Path, tmp_pa
     assert "pretrain_source" not in lines
 
 
-def nano_config(tmp_path: Path) -> Path:
+# Rules that only gather: a grid edit that removes runs may rerun these and nothing else.
+TABLE_RULES = {"all", "transfer_table", "budget_table", "translation_table", "translation_figure",
+               "cka_language_table", "cka_language_figure", "cka_model_table", "cka_model_figure",
+               "spectra_table", "spectra_figure"}
+
+
+def test_reordering_the_grid_plans_nothing(micro_run: Path, tmp_path: Path) -> None:
     config = yaml.safe_load(MICRO.read_text())
-    config["study"].update(models=["xlmr"], tasks=["topic", "ner"], languages=["en", "close"])
-    path = tmp_path / "nano.yaml"
+    for key in ("models", "tasks", "languages", "pretraining_seeds"):
+        config["study"][key] = config["study"][key][::-1]
+    config["models"]["mbart"]["objectives"] = config["models"]["mbart"]["objectives"][::-1]
+    assert planned_jobs(micro_run, config, tmp_path) == {}
+
+
+@pytest.mark.parametrize("edit", ["drop a task", "drop a pretraining seed"])
+def test_narrowing_the_grid_reruns_only_tables(micro_run: Path, tmp_path: Path, edit: str) -> None:
+    config = yaml.safe_load(MICRO.read_text())
+    study = config["study"]
+    if edit == "drop a task":
+        study["tasks"].remove("paraphrase")
+    else:
+        study["pretraining_seeds"] = [1]
+    planned = planned_jobs(micro_run, config, tmp_path)
+    assert planned and set(planned) <= TABLE_RULES, planned
+
+
+def test_adding_a_seed_runs_only_its_fine_tuning(micro_run: Path, tmp_path: Path) -> None:
+    config = yaml.safe_load(MICRO.read_text())
+    config["study"]["seeds"] = [1, 2]
+    planned = planned_jobs(micro_run, config, tmp_path)
+    runs = sum(len(config["models"][m]["objectives"]) for m in config["study"]["models"]) * len(
+        config["study"]["pretraining_seeds"]) * len(config["study"]["tasks"])
+    assert planned.pop("finetune") == runs
+    assert planned.pop("predict") == runs * len(config["study"]["languages"])
+    assert set(planned) <= TABLE_RULES, planned
+
+
+def test_another_study_leaves_this_one_untouched(micro_run: Path, micro: Path, tmp_path: Path) -> None:
+    """A second study run from the same folder (here a nano one) writes under its own root only."""
+    before = {path: path.stat().st_mtime_ns for path in micro.rglob("*") if path.is_file()}
+    result = snakemake(micro_run, nano_config(tmp_path, name="nano"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    after = {path: path.stat().st_mtime_ns for path in micro.rglob("*") if path.is_file()}
+    assert after == before
+    assert (micro_run / paths.study_root("nano") / paths.transfer_table("md")).exists()
+    assert planned_jobs(micro_run, yaml.safe_load(MICRO.read_text()), tmp_path) == {}
+
+
+def nano_config(tmp_path: Path, name: str = "micro", tasks: tuple[str, ...] = ("topic", "ner")) -> Path:
+    config = yaml.safe_load(MICRO.read_text())
+    config["study"].update(name=name, models=["xlmr"], tasks=list(tasks), languages=["en", "close"])
+    path = tmp_path / f"{name}-{len(tasks)}.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
 
@@ -211,11 +271,17 @@ def test_two_runs_give_identical_predictions_and_metrics(tmp_path: Path) -> None
         workdir.mkdir()
         result = snakemake(workdir, configfile)
         assert result.returncode == 0, result.stderr[-3000:]
-    produced = sorted(p.relative_to(runs[0]) for folder in ("predictions", "metrics", "analysis", "results")
-                      for p in (runs[0] / folder).rglob("*") if p.is_file())
+    first, second = (study_dir(workdir, configfile) for workdir in runs)
+    produced = sorted(p.relative_to(first) for folder in ("predictions", "metrics", "analysis", "results")
+                      for p in (first / folder).rglob("*") if p.is_file())
     assert produced
     for relative in produced:
-        assert (runs[0] / relative).read_bytes() == (runs[1] / relative).read_bytes(), relative
+        assert (first / relative).read_bytes() == (second / relative).read_bytes(), relative
+    added = yaml.safe_load(nano_config(tmp_path, tasks=("topic", "ner", "pos")).read_text())
+    planned = planned_jobs(runs[0], added, tmp_path)
+    assert planned.pop("task_split") == 5  # pos: train, and dev + test in each of two languages
+    assert planned.pop("finetune") == 4 and planned.pop("predict") == 8  # 2 objectives × 2 pretraining seeds
+    assert planned.pop("baseline") >= 2 and set(planned) <= TABLE_RULES, planned
 
 
 @pytest.mark.parametrize(("change", "key"), [
@@ -231,4 +297,4 @@ def test_bad_config_fails_before_any_job(tmp_path: Path, change: dict, key: str)
     result = snakemake(tmp_path, configfile, "-n")
     assert result.returncode != 0
     assert f"config key {key}" in result.stdout + result.stderr
-    assert not (tmp_path / "data").exists()
+    assert not (tmp_path / "studies").exists()

@@ -1,10 +1,9 @@
-"""The training split of one task, in the training language."""
+"""One synthetic task split of one language."""
 from mtbridge.jobs import job_params, run_job
 
 params = job_params(snakemake)
 run_job(
     snakemake,
     world=params.world, seed=params.seed, task=snakemake.wildcards.task,
-    split="train", language=next(iter(params.world["languages"])),
-    path=snakemake.output[0],
+    split=snakemake.wildcards.split, language=snakemake.wildcards.language, path=snakemake.output[0],
 )
