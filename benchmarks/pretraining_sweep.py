@@ -4,9 +4,9 @@ Usage: python benchmarks/pretraining_sweep.py [--steps 350 700 1400 3500] [--tas
        [--seeds 1 2 3] [--cores 2] [--workdir DIR] [--reuse STEPS=DIR ...] [--output PATH]
 Runs the base config (config.yaml) once per budget in its own folder (fine-tuning, prediction and the
 baselines; no analysis), then writes <output>.csv and <output>.png and prints the table.
---reuse takes a budget's results from a finished study folder of the same base config instead
-(a study root such as studies/default, e.g. the default study's own budget); only the sweep's tasks and seeds are read from it, and only the
-families whose own pretraining steps in the base config equal that budget.
+--reuse takes a budget's results from a finished study of the same base config instead (its root, e.g.
+studies/default for the default study's own budget); only the sweep's tasks and seeds are read from it,
+and only the families whose own pretraining steps in the base config equal that budget.
 """
 
 from __future__ import annotations

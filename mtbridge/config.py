@@ -8,11 +8,16 @@ elsewhere in the file, and objectives an architecture cannot train.
 from __future__ import annotations
 
 import copy
+import difflib
+import functools
 import os
+import re
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
+from jsonschema import Draft202012Validator, ValidationError, validators
 
 SCHEMA = Path(__file__).resolve().parent.parent / "schemas" / "config.schema.yaml"
 BUILT_OBJECTIVES = ("source", "random-init")
@@ -33,61 +38,227 @@ RESOURCE_DEFAULTS = {
     "prediction": {"mem_mb": 1000, "runtime": 30, "gpu": 0},
     "analysis": {"mem_mb": 1000, "runtime": 30, "gpu": 0},
 }
+MAX_SHOWN_ERRORS = 5
+# A decimal number, which YAML 1.1 reads as text when written like 5e-4 or 1e3 (no dot, or a sign).
+NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
+TYPE_WORDS = {"integer": "a whole number", "number": "a number", "string": "text", "boolean": "true or false",
+              "array": "a list", "object": "a mapping of keys to values", "null": "nothing"}
+# Every `pattern` of the schema, in words (tests/test_config.py checks that none is missing).
+PATTERN_WORDS = {
+    "^[a-z][a-z0-9]*$": "a name: lowercase letters and digits only, starting with a letter",
+    "^[A-Za-z0-9][A-Za-z0-9_.-]*$": "letters, digits, '_', '.' or '-', starting with a letter or digit",
+    "^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?$":
+        "a hub id, name or owner/name, of letters, digits, '.', '_' or '-'",
+    "^[A-Za-z0-9._/-]+$": "a revision: letters, digits, '.', '_', '/' or '-' (best a commit id)",
+    "^[a-z]+>[a-z]*$": "a sound change 'from>to' in lowercase letters, e.g. k>c",
+    "^[a-z]*$": "lowercase letters only",
+    "^[a-z]+$": "one or more lowercase letters",
+    "^[0-9a-f]{64}$": "a sha256 checksum: 64 lowercase hexadecimal digits",
+    "^[a-z]{3}_[A-Z][a-z]{3}$": "a FLORES code: three lowercase letters, '_', a script (e.g. cmn_Hans)",
+}
+# Values that name a definition elsewhere in the config: a typo gets the closest defined name.
+REFERENCES = {"study.models": "models", "study.languages": "world.languages",
+              "study.train_language": "study.languages"}
 
 
 class ConfigError(ValueError):
-    """A configuration problem, reported in one line that names the key."""
+    """A configuration problem, reported in one line per mistake that names the key."""
 
 
-def load_config(path: str | os.PathLike, overrides: dict | None = None) -> dict:
-    """Load, fill defaults, and check a config the same way the Snakefile does."""
+def load_config(path: str | os.PathLike, overrides: Mapping | None = None) -> dict:
+    """Load, fill defaults, and check a config the same way the Snakefile does (``overrides`` as --config)."""
     with open(path, encoding="utf-8") as handle:
         config = yaml.safe_load(handle) or {}
-    config.update(overrides or {})
-    prepare_config(config)
+    prepare_config(config, overrides=overrides)
     return config
 
 
-def prepare_config(config: dict, schema_path: str | os.PathLike = SCHEMA) -> None:
-    """Validate, fill defaults, cross-check, and sort keys, in place (the Snakefile's first step).
+def prepare_config(config: dict, schema_path: str | os.PathLike = SCHEMA, overrides: Mapping | None = None,
+                   exit_on_error: bool = False) -> None:
+    """Apply command-line ``overrides``, validate, fill defaults, cross-check, and sort keys, in place.
 
     Keys are sorted because Snakemake compares a job's params by their printed form:
     reordering keys in the config file must not rerun jobs whose settings did not change.
+    ``exit_on_error`` ends the process with just the error lines: Snakemake prints a traceback
+    after any exception raised while it reads the Snakefile, but only the message of a SystemExit.
     """
-    validate_schema(config, schema_path)
-    check_config(config)
+    try:
+        merge_config(config, typed_overrides(overrides or {}))
+        validate_schema(config, schema_path)
+        check_config(config)
+    except ConfigError as error:
+        if exit_on_error:
+            raise SystemExit(str(error)) from None
+        raise
     order_grid(config)
     config.update(canonical(config))
 
 
-def validate_schema(config: dict, schema_path: str | os.PathLike = SCHEMA) -> None:
-    """Validate with Snakemake's validator (fills defaults); re-raise as one line naming the key."""
-    from snakemake.exceptions import WorkflowError
-    from snakemake.utils import validate
+def typed_overrides(overrides: Mapping) -> dict:
+    """Snakemake's ``--config`` values with every string read again as YAML (``'1'`` → 1, ``'true'`` → True).
 
+    Snakemake parses the values inside a ``--config key={...}`` with YAML's BaseLoader, which
+    makes every scalar a string; read again, they mean what they would in the config file.
+    """
+    return {key: typed_value(value) for key, value in overrides.items()}
+
+
+def typed_value(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return typed_overrides(value)
+    if isinstance(value, list):
+        return [typed_value(item) for item in value]
+    if not isinstance(value, str) or not value.strip():
+        return value
     try:
-        validate(config, str(schema_path), set_default=True)
-    except WorkflowError as error:
-        raise ConfigError(schema_message(error)) from None
+        typed = yaml.safe_load(value)
+    except yaml.YAMLError:
+        return value
+    return typed if isinstance(typed, (str, int, float, bool, list, dict)) else value  # not a date
 
 
-def schema_message(error: Exception) -> str:
-    """The jsonschema error behind Snakemake's WorkflowError, as ``key.path: problem``."""
-    cause = error
-    while cause is not None and not hasattr(cause, "absolute_path"):
-        cause = cause.__cause__ or cause.__context__
-    if cause is None:
-        return f"config: {str(error).splitlines()[0]}"
-    path = [str(part) for part in cause.absolute_path]
-    if cause.validator == "oneOf":
-        forms = " or ".join("{" + ", ".join(option.get("required", [])) + "}"
-                            for option in cause.schema["oneOf"])
-        return f"config key {'.'.join(path) or '(top level)'}: expected one of the forms {forms}"
-    if cause.validator == "additionalProperties" and isinstance(cause.instance, dict):
-        allowed = sorted(cause.schema.get("properties", {}))
-        unknown = sorted(set(cause.instance) - set(allowed))
-        return f"config key {'.'.join([*path, unknown[0]])}: unknown key; allowed here: {allowed}"
-    return f"config key {'.'.join(path) or '(top level)'}: {cause.message}"
+def merge_config(config: dict, changes: Mapping) -> None:
+    """Merge ``changes`` into ``config`` as Snakemake merges ``--config``: mappings key by key."""
+    for key, value in changes.items():
+        if isinstance(value, Mapping) and isinstance(config.get(key), dict):
+            merge_config(config[key], value)
+        else:
+            config[key] = copy.deepcopy(value)
+
+
+def validate_schema(config: dict, schema_path: str | os.PathLike = SCHEMA) -> None:
+    """Validate against the schema and fill its defaults, reporting every mistake at once.
+
+    Numbers that YAML 1.1 (PyYAML, Snakemake) reads as text, e.g. ``5e-4``, become numbers first.
+    """
+    validator = defaulting_validator(load_schema(str(schema_path)))
+    for error in list(validator.iter_errors(config)):
+        coerce_number(config, error)
+    errors = list(validator.iter_errors(config))
+    if errors:
+        raise ConfigError(errors_message([line for error in errors for line in schema_lines(error, config)]))
+
+
+@functools.lru_cache
+def load_schema(path: str) -> dict:
+    with open(path, encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def defaulting_validator(schema: dict) -> Draft202012Validator:
+    """A validator that fills each missing key that has a ``default`` (as Snakemake's validate does)."""
+    check_properties = Draft202012Validator.VALIDATORS["properties"]
+
+    def fill_defaults(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for key, subschema in properties.items():
+                if "default" in subschema:
+                    instance.setdefault(key, copy.deepcopy(subschema["default"]))
+        yield from check_properties(validator, properties, instance, schema)
+
+    return validators.extend(Draft202012Validator, {"properties": fill_defaults})(schema)
+
+
+def coerce_number(config: dict, error: ValidationError) -> None:
+    """Replace a number YAML 1.1 read as text (``5e-4``) where the schema wants one, in place."""
+    if error.validator != "type" or not isinstance(error.instance, str) or not NUMBER.match(error.instance):
+        return
+    value, expected = float(error.instance), expected_types(error)
+    if "integer" in expected and value.is_integer():
+        value = int(value)
+    elif "number" not in expected:
+        return
+    *parents, last = error.absolute_path
+    node = config
+    for part in parents:
+        node = node[part]
+    node[last] = value
+
+
+def errors_message(lines: list[str]) -> str:
+    """The first few distinct lines, then how many more: the first mistakes are the ones to fix."""
+    lines = list(dict.fromkeys(lines))
+    hidden = len(lines) - MAX_SHOWN_ERRORS
+    return "\n".join(lines[:MAX_SHOWN_ERRORS] + ([f"... and {hidden} more"] if hidden > 0 else []))
+
+
+def schema_lines(error: ValidationError, config: dict) -> list[str]:
+    """One line per mistake in ``error``: ``config key <dotted.path>: what is wrong[; did you mean]``."""
+    path = [str(part) for part in error.absolute_path]
+    if "propertyNames" in error.schema_path:  # the key itself is wrong
+        return [key_line([*path, str(error.instance)], error)]
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = sorted(error.schema.get("properties", {}))
+        unknown = [key for key in error.instance if key not in allowed]
+        return [unknown_key([*path, key], allowed) for key in unknown]
+    if error.validator == "required" and isinstance(error.instance, dict):
+        return [f"config key {dotted([*path, key])}: required, but missing"
+                for key in error.validator_value if key not in error.instance]
+    return [f"config key {dotted(path)}: {value_problem(error, path, config)}"]
+
+
+def unknown_key(path: list[str], allowed: list[str]) -> str:
+    return f"config key {dotted(path)}: unknown key{did_you_mean(path[-1], allowed)}; allowed here: {allowed}"
+
+
+def key_line(path: list[str], error: ValidationError) -> str:
+    """A key that must name something (a task, a model family) and does not."""
+    if error.validator == "enum":
+        return unknown_key(path, list(error.validator_value))
+    if error.validator == "pattern":
+        return f"config key {dotted(path)}: not a valid key: expected {pattern_words(error.validator_value)}"
+    return f"config key {dotted(path)}: {error.message}"
+
+
+def value_problem(error: ValidationError, path: list[str], config: dict) -> str:
+    """What is wrong with a value: what was given, what is expected, and a close valid one if any."""
+    given, wanted = brief(error.instance), error.validator_value
+    if error.validator == "type":
+        kinds = expected_types(error)
+        return (f"{given} is not of type {' or '.join(map(repr, kinds))}: expected "
+                f"{' or '.join(TYPE_WORDS.get(kind, kind) for kind in kinds)}")
+    if error.validator == "enum":
+        return f"{given} is not one of {wanted}{did_you_mean(error.instance, wanted)}"
+    if error.validator == "pattern":
+        return (f"{given} does not match the form of {pattern_words(wanted)}"
+                f"{did_you_mean(error.instance, referenced_names(path, config))}")
+    if error.validator == "oneOf":
+        forms = " or ".join("{" + ", ".join(option.get("required", [])) + "}" for option in wanted)
+        return f"expected one of the forms {forms}"
+    return error.message if len(error.message) <= 200 else f"{given}: {error.validator} {wanted}"
+
+
+def expected_types(error: ValidationError) -> list[str]:
+    return error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
+
+
+def dotted(path: list[str]) -> str:
+    return ".".join(path) or "(top level)"
+
+
+def brief(value: Any) -> str:
+    """``repr(value)``, shortened: the line names the key, so long values need not be shown whole."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def pattern_words(pattern: str) -> str:
+    return PATTERN_WORDS.get(pattern, f"the regular expression {pattern}")
+
+
+def did_you_mean(word: Any, candidates: Iterable[Any]) -> str:
+    """`` (did you mean 'x'?)`` for the closest of ``candidates`` to a mistyped ``word``, else nothing."""
+    matches = difflib.get_close_matches(str(word), [str(candidate) for candidate in candidates], n=1)
+    return f" (did you mean {matches[0]!r}?)" if matches else ""
+
+
+def referenced_names(path: list[str], config: dict) -> list[str]:
+    """The names a value at ``path`` must be one of, where it refers to definitions (REFERENCES)."""
+    where = REFERENCES.get(".".join(part for part in path if not part.isdigit()))
+    node: Any = config if where else None
+    for part in (where or "").split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    return [str(name) for name in node] if isinstance(node, (dict, list)) else []
 
 
 def order_grid(config: dict) -> None:
@@ -151,17 +322,14 @@ def check_config(config: dict) -> None:
                         "world.languages")
     if study["train_language"] not in study["languages"]:
         raise ConfigError(f"config key study.train_language: {study['train_language']!r} is not in "
-                          f"study.languages {study['languages']}")
+                          f"study.languages {study['languages']}"
+                          f"{did_you_mean(study['train_language'], study['languages'])}")
     check_tasks(config)
     check_pretraining_seeds(config)
     read = list(dict.fromkeys([*study["languages"], *config.get("parallel", {}).get("languages", [])]))
     for name in study["models"]:
         check_objectives(name, config["models"][name], is_synthetic(config))
         check_fallback(name, config["models"][name], read)
-    unknown_tasks = sorted(set(config["finetuning"].get("tasks", {})) - set(study["tasks"]))
-    if unknown_tasks:
-        raise ConfigError(f"config key finetuning.tasks: settings for {unknown_tasks}, which are not "
-                          f"in study.tasks {study['tasks']}")
 
 
 def is_synthetic(config: dict) -> bool:
@@ -193,14 +361,22 @@ def check_data_source(config: dict) -> None:
 
 
 def check_tasks(config: dict) -> None:
+    """The study's tasks, and those with fine-tuning settings, must be tasks of the data source.
+
+    Settings may be kept for a task the grid does not run (a smaller study reuses the config).
+    """
     from mtbridge.xglue import XGLUE_TASKS
 
     known = SYNTHETIC_TASKS if is_synthetic(config) else XGLUE_TASKS
+    kind = "synthetic" if is_synthetic(config) else "XGLUE"
     unknown = [task for task in config["study"]["tasks"] if task not in known]
     if unknown:
-        kind = "synthetic" if is_synthetic(config) else "XGLUE"
         raise ConfigError(f"config key study.tasks: {unknown} are not {kind} tasks; expected some of "
                           f"{list(known)}")
+    for task in config["finetuning"].get("tasks", {}):
+        if task not in known:
+            raise ConfigError(f"config key finetuning.tasks.{task}: not a {kind} task; expected one of "
+                              f"{list(known)}{did_you_mean(task, known)}")
     train = config["study"]["train_language"]
     for task in config["study"]["tasks"]:
         if train not in task_languages(config, task):
@@ -209,10 +385,12 @@ def check_tasks(config: dict) -> None:
 
 
 def require_defined(names: list[str], definitions: dict, key: str, where: str) -> None:
+    """Each name the grid uses must be defined; definitions the grid does not use are allowed."""
     unknown = [name for name in names if name not in definitions]
     if unknown:
+        close = "".join(did_you_mean(name, definitions) for name in unknown)
         raise ConfigError(f"config key {key}: unknown name(s) {unknown}; defined in {where}: "
-                          f"{sorted(definitions)}")
+                          f"{sorted(definitions)}{close}")
 
 
 def check_objectives(name: str, spec: dict, synthetic: bool) -> None:

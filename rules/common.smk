@@ -28,7 +28,8 @@ from mtbridge.config import (
 
 min_version("9.0")
 
-prepare_config(config, os.path.join(workflow.basedir, "schemas", "config.schema.yaml"))
+prepare_config(config, os.path.join(workflow.basedir, "schemas", "config.schema.yaml"),
+               overrides=workflow.config_settings.config, exit_on_error=True)  # --config, typed; no traceback
 
 
 # every artifact, log and settings file of a study lives under its own root (paths.study_root)

@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 import copy
+import os
 import re
-from collections.abc import Callable
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import MICRO, ROOT
+from conftest import MICRO, ROOT, copy_workflow
 
 from mtbridge.config import (
+    PATTERN_WORDS,
+    SCHEMA,
     ConfigError,
     finetuning_settings,
     load_config,
     model_objectives,
     parallel_pairs,
+    prepare_config,
+    typed_overrides,
 )
 
 DEFAULT = ROOT / "config.yaml"
@@ -84,8 +91,8 @@ MISTAKES = [  # (change, the key its message names, what it says)
      "so 'source' must be listed too"),
     (set_key("study.train_language", "klingon"), "study.train_language",
      "'klingon' is not in study.languages"),
-    (set_key("study.tasks", ["nli", "pos"]), "finetuning.tasks",
-     "settings for ['ner', 'paraphrase', 'topic']"),
+    (set_key("finetuning.tasks.xnli", {}), "finetuning.tasks.xnli",
+     "not a synthetic task; expected one of ['nli', 'paraphrase', 'topic', 'pos', 'ner']"),
 ]
 
 
@@ -121,3 +128,133 @@ def test_model_objectives_in_configured_order(default_config: dict) -> None:
         ("xlmr", "source"), ("xlmr", "random-init")]
     assert finetuning_settings(default_config, "nli")["epochs"] == 4
     assert finetuning_settings(default_config, "pos")["epochs"] == 3
+
+
+def raw_default() -> dict:
+    return copy.deepcopy(yaml.safe_load(DEFAULT.read_text()))
+
+
+def mistakes_of(config: dict) -> list[str]:
+    """The lines of the error ``config`` fails with."""
+    with pytest.raises(ConfigError) as caught:
+        prepare_config(config)
+    return str(caught.value).splitlines()
+
+
+def test_every_schema_mistake_is_reported_at_once_one_line_each() -> None:
+    config = raw_default()
+    config["study"].update(train_langauge="en", seeds=["a"])
+    config["models"]["mbart"]["hidden_size"] = "big"
+    assert sorted(mistakes_of(config)) == sorted([
+        "config key study.train_langauge: unknown key (did you mean 'train_language'?); allowed here: "
+        "['languages', 'models', 'name', 'pretraining_seeds', 'seeds', 'tasks', 'train_language']",
+        "config key study.seeds.0: 'a' is not of type 'integer': expected a whole number",
+        "config key models.mbart.hidden_size: 'big' is not of type 'integer': expected a whole number"])
+    config = raw_default()
+    config.update({f"bogus{number}": 1 for number in range(7)})
+    lines = mistakes_of(config)
+    assert len(lines) == 6 and lines[-1] == "... and 2 more"
+    assert all(line.startswith("config key bogus") for line in lines[:5])
+
+
+def test_a_misspelt_name_gets_its_form_in_words_and_the_defined_name_it_is_closest_to() -> None:
+    config = raw_default()
+    config["study"]["models"] = ["mbart", "xlm-r"]
+    assert mistakes_of(config) == [
+        "config key study.models.1: 'xlm-r' does not match the form of a name: lowercase letters and digits "
+        "only, starting with a letter (did you mean 'xlmr'?)"]
+    config["study"]["models"] = ["mbart", "xlm"]
+    assert mistakes_of(config) == [
+        "config key study.models: unknown name(s) ['xlm']; defined in models: ['mbart', 'xlmr'] "
+        "(did you mean 'xlmr'?)"]
+    config = raw_default()
+    config["study"]["tasks"] = ["nli", "topik"]
+    assert mistakes_of(config)[0].endswith("(did you mean 'topic'?)")
+
+
+def schema_patterns(node: object) -> Iterator[str]:
+    if isinstance(node, dict):
+        if isinstance(node.get("pattern"), str):
+            yield node["pattern"]
+        for child in node.values():
+            yield from schema_patterns(child)
+    elif isinstance(node, list):
+        for child in node:
+            yield from schema_patterns(child)
+
+
+def test_every_pattern_of_the_schema_is_said_in_words() -> None:
+    patterns = set(schema_patterns(yaml.safe_load(SCHEMA.read_text())))
+    assert patterns and patterns <= set(PATTERN_WORDS), patterns - set(PATTERN_WORDS)
+
+
+def test_numbers_yaml_reads_as_text_are_numbers(tmp_path: Path) -> None:
+    text = DEFAULT.read_text().replace("learning_rate: 0.001", "learning_rate: 5e-4")
+    text = text.replace("defaults: {epochs: 3,", "defaults: {epochs: 1e1,")
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    assert yaml.safe_load(text)["finetuning"]["defaults"]["learning_rate"] == "5e-4"  # YAML 1.1
+    defaults = load_config(path)["finetuning"]["defaults"]
+    assert defaults["learning_rate"] == 0.0005 and defaults["epochs"] == 10
+    assert isinstance(defaults["epochs"], int)
+    config = raw_default()
+    config["continued_pretraining"]["learning_rate"] = "+1.5e-3"
+    config["finetuning"]["defaults"].update(learning_rate="fast", epochs="2.5")
+    assert sorted(mistakes_of(config)) == [
+        "config key finetuning.defaults.epochs: '2.5' is not of type 'integer': expected a whole number",
+        "config key finetuning.defaults.learning_rate: 'fast' is not of type 'number': expected a number"]
+    assert config["continued_pretraining"]["learning_rate"] == 0.0015
+
+
+def test_command_line_overrides_mean_what_they_would_in_the_config_file() -> None:
+    # Snakemake reads `--config study={seeds: [1, 2]}` with YAML's BaseLoader: every scalar a string
+    assert typed_overrides({"study": {"seeds": ["1", "2"], "name": "micro", "models": "[mbart]"},
+                            "warm_workers": "false", "threads": 2}) == {
+        "study": {"seeds": [1, 2], "name": "micro", "models": ["mbart"]}, "warm_workers": False, "threads": 2}
+    config = raw_default()
+    prepare_config(config, overrides={"study": {"seeds": ["1", "2"]},
+                                      "finetuning": {"defaults": {"learning_rate": "5e-4"}}})
+    assert config["study"]["seeds"] == [1, 2] and config["study"]["models"] == ["mbart", "xlmr"]
+    assert config["finetuning"]["defaults"]["learning_rate"] == 0.0005
+    assert config["finetuning"]["defaults"]["epochs"] == 3  # merged, not replaced
+
+
+def test_definitions_the_grid_does_not_use_are_allowed_but_not_misspelt() -> None:
+    config = raw_default()
+    config["study"].update(tasks=["nli", "topic"], models=["xlmr"], languages=["en", "close"])
+    prepare_config(config)  # settings for pos, ner, paraphrase; family mbart; languages mid, distant, ...
+    assert set(config["finetuning"]["tasks"]) == {"nli", "paraphrase", "topic", "pos", "ner"}
+    config = raw_default()
+    config["finetuning"]["tasks"]["nlii"] = {}
+    assert mistakes_of(config) == [
+        "config key finetuning.tasks.nlii: unknown key (did you mean 'nli'?); allowed here: "
+        "['nli', 'paraphrase', 'topic', 'pos', 'ner', 'nc', 'xnli', 'pawsx', 'qadsm', 'wpr', 'qam']"]
+
+
+def test_in_the_snakefile_a_config_error_ends_the_run_with_its_lines_only() -> None:
+    config = raw_default()
+    config["bogus"] = 1
+    with pytest.raises(SystemExit) as caught:
+        prepare_config(config, exit_on_error=True)
+    assert str(caught.value.code).startswith("config key bogus: unknown key")
+
+
+@pytest.mark.workflow
+def test_snakemake_shows_config_errors_without_traceback_and_types_its_overrides(tmp_path: Path) -> None:
+    workdir = copy_workflow(tmp_path / "workflow")
+    bad = DEFAULT.read_text().replace("train_language: en", "train_langauge: en")
+    (workdir / "bad.yaml").write_text(bad.replace("learning_rate: 0.001", "learning_rate: fast"))
+    environment = {**os.environ, "PYTHONWARNINGS": "ignore", "HF_HUB_OFFLINE": "1"}
+
+    def dry_run(*arguments: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "snakemake", "-n", "--cores", "1", *arguments],
+                              cwd=workdir, capture_output=True, text=True, env=environment, timeout=300)
+
+    failed = dry_run("--configfile", "bad.yaml")
+    output = failed.stdout + failed.stderr
+    assert failed.returncode == 1, output
+    assert "config key study.train_langauge: unknown key (did you mean 'train_language'?)" in output
+    assert "config key finetuning.defaults.learning_rate: 'fast' is not of type 'number'" in output
+    assert 'File "' not in output and "Error" not in output, output
+    typed = dry_run("--config", "study={seeds: [1, 2]}", "finetuning={defaults: {learning_rate: 5e-4}}")
+    assert typed.returncode == 0, (typed.stdout + typed.stderr)[-3000:]
