@@ -26,8 +26,6 @@ def sweep_config(base: dict, steps: int, tasks: Sequence[str], seeds: Sequence[i
     config["study"]["tasks"], config["study"]["seeds"] = list(tasks), list(seeds)
     for model in config["study"]["models"]:
         config["models"][model]["pretraining"].update(steps=steps, warmup_steps=round(WARMUP_SHARE * steps))
-    settings = config["finetuning"].get("tasks", {})
-    config["finetuning"]["tasks"] = {task: value for task, value in settings.items() if task in tasks}
     return config
 
 
