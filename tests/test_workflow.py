@@ -165,7 +165,7 @@ def test_report_holds_tables_and_figures(micro_run: Path, micro: Path) -> None:
 def planned_jobs(workdir: Path, config: dict, tmp_path: Path) -> dict[str, int]:
     """Jobs per rule that ``snakemake -n`` plans in ``workdir`` under ``config``."""
     changed = tmp_path / "changed.yaml"
-    changed.write_text(yaml.safe_dump(config))
+    changed.write_text(yaml.safe_dump(config, sort_keys=False))
     result = snakemake(workdir, changed, "-n", "--quiet", "rules")
     return {line.split()[0]: int(line.split()[1]) for line in result.stdout.splitlines()
             if len(line.split()) == 2 and line.split()[1].isdigit()}
@@ -260,7 +260,7 @@ def nano_config(tmp_path: Path, name: str = "micro", tasks: tuple[str, ...] = ("
     config = yaml.safe_load(MICRO.read_text())
     config["study"].update(name=name, models=["xlmr"], tasks=list(tasks), languages=["en", "close"])
     path = tmp_path / f"{name}-{len(tasks)}.yaml"
-    path.write_text(yaml.safe_dump(config))
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
 
 
@@ -293,8 +293,18 @@ def test_bad_config_fails_before_any_job(tmp_path: Path, change: dict, key: str)
     config = yaml.safe_load(MICRO.read_text())
     config.update(change)
     configfile = tmp_path / "bad.yaml"
-    configfile.write_text(yaml.safe_dump(config))
+    configfile.write_text(yaml.safe_dump(config, sort_keys=False))
     result = snakemake(tmp_path, configfile, "-n")
     assert result.returncode != 0
     assert f"config key {key}" in result.stdout + result.stderr
     assert not (tmp_path / "studies").exists()
+
+
+def test_plain_snakemake_runs_on_the_local_cores(tmp_path: Path) -> None:
+    """No --cores: profiles/default (found beside the Snakefile) supplies it."""
+    command = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--configfile", str(MICRO),
+               paths.monolingual_corpus("en")]
+    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (study_dir(tmp_path) / paths.monolingual_corpus("en")).exists()
