@@ -345,5 +345,7 @@ onsuccess:
 
 onerror:
     from mtbridge.jobs import stop_worker
+    from mtbridge.status import report_failure
 
     stop_worker(_warm.get("process"))
+    report_failure(log)  # which jobs failed (their logs), that finished ones are kept, how to resume
