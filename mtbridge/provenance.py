@@ -27,6 +27,7 @@ from typing import Any
 
 PACKAGE = Path(__file__).resolve().parent
 SETTINGS_ROOT = ".mtbridge/settings"
+RECONCILED = ".mtbridge/reconciled.json"  # written by mark_up_to_date: pulled artifacts are current
 LIBRARIES = ("torch", "transformers", "datasets", "tokenizers", "safetensors", "snakemake", "dvc")
 
 
@@ -179,4 +180,23 @@ def mark_up_to_date(root: str | os.PathLike = ".") -> int:
                 os.utime(Path(directory) / name, (now, now))
             os.utime(directory, (now, now))
             count += len(files) + 1
+    write_if_changed({"reconciled": True}, Path(root) / RECONCILED)
     return count
+
+
+def check_artifacts_have_a_record(root: str | os.PathLike = ".") -> None:
+    """Stop, in one line, before Snakemake plans to recompute artifacts it has no record of.
+
+    After `git clone` + a plain `dvc pull` every artifact is there with a fresh mtime but Snakemake has
+    no metadata for it, so it would rerun the whole study (days of GPU time at paper scale).
+    scripts/pull.sh reconciles them (mark_up_to_date leaves a marker); a study Snakemake ran here
+    has its metadata. Either passes.
+    """
+    root = Path(root)
+    pulled = any(any((root / folder).iterdir()) for folder in ("results", "metrics", "checkpoints")
+                 if (root / folder).is_dir())
+    metadata = root / ".snakemake" / "metadata"
+    recorded = (metadata.is_dir() and any(metadata.iterdir())) or (root / RECONCILED).exists()
+    if pulled and not recorded:
+        raise SystemExit(f"{root.resolve()}: artifacts without Snakemake's records (from `dvc pull`?): run "
+                         "scripts/pull.sh to mark them up to date, or every job would run again")

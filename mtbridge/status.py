@@ -36,7 +36,7 @@ from mtbridge.provenance import SETTINGS_ROOT, provenance_path
 # The phases of rules/phases.smk (one DVC stage each), in DAG order, and the rules whose jobs each
 # phase target builds first. Target rules (all, baselines, phase_*) are no work and belong to none.
 PHASE_RULES = {
-    "data": ("language_data", "training_split", "parallel_corpus", "tokenizer", "xglue_release",
+    "data": ("language_corpora", "task_split", "parallel_corpus", "tokenizer", "xglue_release",
              "xglue_split", "hub_parallel_corpus", "evaluation_sentences", "parallel_test_set",
              "flores_test_set"),
     "pretraining": ("pretrain_source", "random_init", "fetch_checkpoint"),

@@ -6,7 +6,13 @@ from hashlib import sha1
 from snakemake.utils import min_version
 
 from mtbridge import paths
-from mtbridge.provenance import config_hash, settings_path, settings_record, write_if_changed
+from mtbridge.provenance import (
+    check_artifacts_have_a_record,
+    config_hash,
+    settings_path,
+    settings_record,
+    write_if_changed,
+)
 from mtbridge.config import (
     CONTINUED_OBJECTIVES,
     OBJECTIVES,
@@ -34,6 +40,10 @@ prepare_config(config, os.path.join(workflow.basedir, "schemas", "config.schema.
 
 # every artifact, log and settings file of a study lives under its own root (paths.study_root)
 workdir: paths.study_root(config["study"]["name"])
+
+
+if not os.environ.get("MTBRIDGE_RECONCILING"):  # set by scripts/pull.sh while it reconciles
+    check_artifacts_have_a_record()
 
 
 STUDY = config["study"]

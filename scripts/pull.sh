@@ -20,6 +20,7 @@ fi
 studies=$(python -c 'import yaml
 for name, configfile in yaml.safe_load(open("dvc.yaml"))["vars"][0]["studies"].items():
     print(name, configfile)')
+export MTBRIDGE_RECONCILING=1  # the workflow stops on unrecorded artifacts, except while this reconciles
 while read -r name configfile; do
     if ! built=$(snakemake -n --quiet --configfile "$configfile" 2>&1); then echo "$built" >&2; exit 1; fi
     python -c 'import sys; from mtbridge.provenance import mark_up_to_date; mark_up_to_date(sys.argv[1])' \

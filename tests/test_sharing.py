@@ -116,6 +116,17 @@ def test_clone_and_pull_is_up_to_date_and_identical(origin: Path, pulled: Path) 
     assert any((pulled / name).stat().st_size > 2**20 for name in hashes)
 
 
+def test_plain_dvc_pull_stops_before_rerunning_the_study(origin: Path, tmp_path: Path) -> None:
+    """Without scripts/pull.sh, Snakemake has no record of the pulled files: one line says what to do."""
+    colleague = clone(origin, tmp_path / "plain")
+    sh(colleague, "dvc", "pull", "-q")
+    result = sh(colleague, "snakemake", "-n", check=False)
+    assert result.returncode != 0
+    assert "run scripts/pull.sh" in result.stderr and "Traceback" not in result.stderr
+    sh(colleague, "bash", "scripts/pull.sh", "-q")
+    assert planned(colleague) == {}
+
+
 def test_added_seed_reruns_exactly_its_jobs_and_rewrites_only_their_files(pulled: Path) -> None:
     config = load_config(pulled / "config.yaml")
     config_text = yaml.safe_load((pulled / "config.yaml").read_text())
