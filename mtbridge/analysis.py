@@ -23,7 +23,7 @@ from mtbridge.io import write_parquet, write_text
 from mtbridge.models import load_pretrained
 from mtbridge.representations import Dump, open_dump
 from mtbridge.similarity import aligned, cka_matrix, cka_pairs, linear_cka
-from mtbridge.tables import pipe_table
+from mtbridge.tabular import pipe_table, titled, without_empty_columns
 from mtbridge.training import select_device
 
 ESTIMATORS = ("biased", "debiased")
@@ -147,11 +147,13 @@ def markdown(frame: pd.DataFrame, digits: int = 3) -> str:
 
 
 def write_table(frame: pd.DataFrame, sections: Sequence[tuple[str, pd.DataFrame]], title: str,
-                legend: str, csv_path: PathLike, markdown_path: PathLike) -> None:
-    """The full long-form ``frame`` as CSV; the readable ``sections`` as one Markdown file."""
-    write_text(frame.to_csv(index=False, float_format="%.6f", lineterminator="\n"), csv_path)
-    parts = [f"# {title}\n\n{legend}\n"] + [f"## {heading}\n\n{markdown(section)}" for heading, section in
-                                            sections]
+                legend: str, study: Mapping[str, str], csv_path: PathLike, markdown_path: PathLike) -> None:
+    """The full long-form ``frame`` as CSV (less its all-NaN columns); the readable ``sections`` as one
+    Markdown file, headed by the study's name and config hash."""
+    write_text(without_empty_columns(frame).to_csv(index=False, float_format="%.6f", lineterminator="\n"),
+               csv_path)
+    parts = [f"{titled(title, study)}\n{legend}\n"]
+    parts += [f"## {heading}\n\n{markdown(section)}" for heading, section in sections]
     write_text("\n".join(parts), markdown_path)
 
 
@@ -161,7 +163,7 @@ def settings_line(frame: pd.DataFrame) -> str:
 
 
 def write_cka_language_table(*, paths: Sequence[PathLike], csv_path: PathLike, markdown_path: PathLike,
-                             train_language: str) -> None:
+                             train_language: str, study: Mapping[str, str]) -> None:
     """All language pairs as CSV; per model × objective, CKA(train language, X) by layer as Markdown."""
     frame = read_frames(paths)  # in config order: model × objective, then layer, then language pair
     from_train = frame[frame["language_a"] == train_language]
@@ -171,7 +173,7 @@ def write_cka_language_table(*, paths: Sequence[PathLike], csv_path: PathLike, m
               f"sentence and its translation, layer by layer (1 = same geometry up to rotation and "
               f"scale). `shuffled` is the null: the mean over X of CKA({train_language}, X) with X's "
               f"sentences in a random order, what no alignment reads as. {settings_line(frame)}.")
-    write_table(frame, sections, "CKA across languages", legend, csv_path, markdown_path)
+    write_table(frame, sections, "CKA across languages", legend, study, csv_path, markdown_path)
 
 
 def language_section(group: pd.DataFrame) -> pd.DataFrame:
@@ -184,7 +186,8 @@ def language_section(group: pd.DataFrame) -> pd.DataFrame:
     return wide.reset_index()
 
 
-def write_cka_model_table(*, paths: Sequence[PathLike], csv_path: PathLike, markdown_path: PathLike) -> None:
+def write_cka_model_table(*, paths: Sequence[PathLike], csv_path: PathLike, markdown_path: PathLike,
+                          study: Mapping[str, str]) -> None:
     """Every layer × layer entry as CSV; per family, CKA(source, variant) at the same layer as Markdown."""
     frame = read_frames(paths)  # in config order: model, variant, language, then layer pairs
     same = frame[frame["layer_index_source"] == frame["layer_index_variant"]]
@@ -200,11 +203,12 @@ def write_cka_model_table(*, paths: Sequence[PathLike], csv_path: PathLike, mark
     legend = (f"Linear CKA between a source model and each of its continued variants on the same "
               f"sentences, at the same layer (the CSV holds every layer pair); `shuffled` is the null, the "
               f"mean over languages with the variant's sentences in a random order. {settings_line(frame)}.")
-    write_table(frame, sections, "CKA between source and continued models", legend, csv_path, markdown_path)
+    write_table(frame, sections, "CKA between source and continued models", legend, study, csv_path,
+                markdown_path)
 
 
 def write_spectra_table(*, paths: Sequence[PathLike], csv_path: PathLike, markdown_path: PathLike,
-                        top_k: int) -> None:
+                        top_k: int, study: Mapping[str, str]) -> None:
     """Per stack × module type × layer measures and ratios to source as CSV; per family, σ_max by
     module type (mean over layers) with its ratio to source as Markdown."""
     raw = read_frames(paths)
@@ -227,4 +231,4 @@ def write_spectra_table(*, paths: Sequence[PathLike], csv_path: PathLike, markdo
               f"type × layer, σ_max, Frobenius norm, stable rank ‖W‖²_F/σ²_max, effective rank and the "
               f"top-{top_k} sum (means over the matrices of the group) and each measure's ratio to the "
               f"source model.")
-    write_table(frame, sections, "Weight spectra", legend, csv_path, markdown_path)
+    write_table(frame, sections, "Weight spectra", legend, study, csv_path, markdown_path)

@@ -14,7 +14,7 @@ import pandas as pd
 
 from mtbridge.io import read_json, write_text
 from mtbridge.models import TRAINING_FILE
-from mtbridge.tables import pipe_table
+from mtbridge.tabular import pipe_table, titled, without_empty_columns
 from mtbridge.training import budget_tokens
 
 TOLERANCE = 0.02  # the largest relative gap between continued objectives that still counts as equal
@@ -54,7 +54,8 @@ def unequal(frame: pd.DataFrame) -> list[str]:
     return sorted(spread[spread > TOLERANCE].index)
 
 
-def budget_markdown(frame: pd.DataFrame, budget: int) -> str:
+def budget_markdown(frame: pd.DataFrame, budget: int, study: Mapping[str, str]) -> str:
+    """The budget table under its study's caption and a legend."""
     def cell(name: str, value: object) -> str:
         if isinstance(value, float):
             return f"{value:.3f}"
@@ -64,7 +65,7 @@ def budget_markdown(frame: pd.DataFrame, budget: int) -> str:
     lines += [[cell(name, value) if not pd.isna(value) else "–"
                for name, value in zip(COLUMNS, row, strict=True)]
               for row in frame[COLUMNS].astype(object).itertuples(index=False)]
-    return ("# Pretraining budgets\n\n"
+    return (titled("Pretraining budgets", study) + "\n"
             f"Every continued objective of a family reads {budget:,} tokens (encoder plus decoder side, "
             "counted on the batches drawn), so steps differ where the data does (documents are longer "
             f"than sentence pairs). `vs_budget` = tokens read / budget; equal means within {TOLERANCE:.0%}. "
@@ -72,12 +73,14 @@ def budget_markdown(frame: pd.DataFrame, budget: int) -> str:
 
 
 def write_budget_table(*, checkpoints: Mapping[str, Sequence[str]], seq2seq: Mapping[str, bool], budget: int,
-                       csv_path: str | os.PathLike, markdown_path: str | os.PathLike) -> None:
+                       study: Mapping[str, str], csv_path: str | os.PathLike,
+                       markdown_path: str | os.PathLike) -> None:
     """Write the budget table; the Markdown says plainly if a family's budgets were not equal (a
     budget of only a few batches overshoots by up to one batch)."""
     frame = budget_frame(checkpoints, seq2seq, budget)
     families = unequal(frame)
     verdict = (f"**Not equal** for {', '.join(families)}: raise `continued_pretraining.tokens` to many "
                "batches." if families else f"Equal within {TOLERANCE:.0%} in every family.")
-    write_text(frame.to_csv(index=False, float_format="%.4f", lineterminator="\n"), csv_path)
-    write_text(budget_markdown(frame, budget) + f"\n{verdict}\n", markdown_path)
+    csv = without_empty_columns(frame).to_csv(index=False, float_format="%.4f", lineterminator="\n")
+    write_text(csv, csv_path)
+    write_text(budget_markdown(frame, budget, study) + f"\n{verdict}\n", markdown_path)

@@ -32,6 +32,7 @@ from mtbridge.statistics import (
     replicates,
     score_from_sums,
 )
+from mtbridge.tabular import pipe_table, titled, unique_best, without_empty_columns
 from mtbridge.tasks import BASELINES
 
 AVG = "avg"
@@ -366,11 +367,11 @@ def _p_text(p: float) -> str:
 
 
 def _findings(tests: pd.DataFrame, *, train_language: str, seeds: Sequence[int], resamples: int,
-              tests_name: str) -> str:
+              tests_name: str, study: Mapping[str, str]) -> str:
     """The claims: one sentence per task-avg test, grouped by family and reference."""
     listed = _listed(seeds)
     lines = [
-        "# Findings\n",
+        titled("Findings", study),
         f"Tested: each objective against its family's {' and '.join(f'`{r}`' for r in REFERENCES)} on "
         f"the same test examples and fine-tuning seeds ({listed}), by a paired bootstrap over examples "
         f"and seeds (B = {resamples}); effect = difference in points with its 95% percentile interval, "
@@ -447,12 +448,13 @@ def _stats_at(table: pd.DataFrame, task: str, column: str) -> pd.DataFrame:
 
 
 def _csv(table: pd.DataFrame) -> str:
-    """Wide CSV: ``seeds``, then ``{task}.{column}`` (mean), ``.std``, ``.ci_low`` and ``.ci_high``."""
+    """Wide CSV: ``seeds``, then ``{task}.{column}`` (mean), ``.std``, ``.ci_low`` and ``.ci_high``;
+    a column with no value in any row (every std of a single seed) is left out."""
     columns = {"seeds": table.xs("n", axis=1, level="stat").max(axis=1).astype(int).to_numpy()}
     for task, column in _cell_keys(table):
         for stat, suffix in (("mean", ""), ("std", ".std"), ("ci_low", ".ci_low"), ("ci_high", ".ci_high")):
             columns[f"{task}.{column}{suffix}"] = table[(task, column, stat)].round(2).to_numpy()
-    out = pd.concat([table.index.to_frame(index=False), pd.DataFrame(columns)], axis=1)
+    out = without_empty_columns(pd.concat([table.index.to_frame(index=False), pd.DataFrame(columns)], axis=1))
     return out.to_csv(index=False, float_format="%.2f", na_rep="NaN", lineterminator="\n")
 
 
@@ -471,17 +473,11 @@ def _cell(stats: pd.Series, seeds: int, with_interval: bool) -> str:
 def _cells(stats: pd.DataFrame, seeds: pd.Series, marks: Sequence[str], *, with_interval: bool = False,
            bold_best: bool = False) -> list[str]:
     """A column's cells, each row against its own seed count and followed by its marks; with
-    ``bold_best`` the highest shown mean is bold (ties all bold)."""
-    shown = stats["mean"].round(1)
-    best = shown.max() if bold_best else math.nan
+    ``bold_best`` the highest shown mean is bold if no other row shows the same."""
+    bold = unique_best(stats["mean"].round(1)) & bold_best
     cells = [_cell(row, seeds[key], with_interval) for key, row in stats.iterrows()]
-    return [f"**{cell}**{mark}" if value == best else f"{cell}{mark}"
-            for value, cell, mark in zip(shown, cells, marks, strict=True)]
-
-
-def pipe_table(lines: Iterable[Sequence[str]]) -> str:
-    """GitHub Markdown table rows from lines of cells (header, alignment rule, body)."""
-    return "\n".join("| " + " | ".join(line) + " |" for line in lines) + "\n"
+    return [f"**{cell}**{mark}" if strong else f"{cell}{mark}"
+            for strong, cell, mark in zip(bold, cells, marks, strict=True)]
 
 
 def _markdown_table(
@@ -500,23 +496,76 @@ def _column_marks(table: pd.DataFrame, marks: Mapping[Cell, str], task: str, col
 
 
 def _summary_section(table: pd.DataFrame, overall: dict[str, pd.DataFrame], train_language: str,
-                     seeds: pd.Series, marks: Mapping[Cell, str]) -> str:
+                     seeds: pd.Series, marks: Mapping[Cell, str], chance: str) -> str:
     tasks = table.columns.get_level_values("task").unique()
     picked = [(task, column) for task in tasks for column in (train_language, AVG)]
     columns = [_cells(_stats_at(table, *pick), seeds, _column_marks(table, marks, *pick), bold_best=True)
                for pick in picked]
     columns += [_cells(stats, seeds, [""] * len(stats), bold_best=True) for stats in overall.values()]
     header = [*(f"{task} {column}" for task, column in picked), *overall]
-    return _markdown_table("Summary", table.index, header, columns)
+    return _markdown_table("Summary", table.index, header, columns) + f"\n{chance}"
 
 
 def _task_section(table: pd.DataFrame, task: str, metric: str, seeds: pd.Series,
-                  marks: Mapping[Cell, str]) -> str:
+                  marks: Mapping[Cell, str], caption: str) -> str:
     header = [column for key, column in _cell_keys(table) if key == task]
     columns = [_cells(_stats_at(table, task, column), seeds, _column_marks(table, marks, task, column),
                       with_interval=True) for column in header]
     title = f"{task} ({METRIC_NAMES.get(metric, metric)})"
-    return _markdown_table(title, table.index, header, columns)
+    return _markdown_table(title, table.index, header, columns) + f"\n{caption}\n"
+
+
+def chance_level(definition: Mapping) -> tuple[str, str]:
+    """What guessing scores on a task, in percent, and what guessing means there."""
+    labels = len(definition["labels"])
+    if definition["metric"] == "entity_f1":
+        return "0", "no entity predicted, e.g. every tag `O`"
+    if definition["metric"] == "ndcg":
+        return "no fixed level", "a random page order's nDCG depends on each query's grades"
+    if definition["kind"] == "tagging":
+        return f"{100 / labels:.1f}", f"a uniform guess over {labels} tags, token by token"
+    return f"{100 / labels:.1f}", f"a uniform guess over {labels} labels"
+
+
+def _counted(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
+def _test_sizes(selected: pd.DataFrame, task: str, columns: Sequence[str], unit: str) -> str:
+    """The test set's size in every language of a task: one number if they agree."""
+    sizes = selected[selected["task"] == task].groupby("language")["examples"].max()
+    found = {language: int(sizes[language]) for language in columns if language in sizes}
+    if len(set(found.values())) == 1:
+        return f"{next(iter(found.values()))} test {unit} per language"
+    return f"test {unit}: " + ", ".join(f"{language} {size}" for language, size in found.items())
+
+
+def _runs_per_cell(seeds: Sequence[int], baselines: bool) -> str:
+    """How many runs each model cell averages, as fine-tuning × pretraining seeds."""
+    finetuning = {seed % RUN_STRIDE for seed in seeds}
+    pretraining = {seed // RUN_STRIDE + 1 for seed in seeds}
+    baseline = "; a baseline row: 1 run" if baselines else ""
+    return (f"{_counted(len(seeds), 'run')} per cell ({_counted(len(finetuning), 'fine-tuning seed')} × "
+            f"{_counted(len(pretraining), 'pretraining seed')}{baseline})")
+
+
+def _task_captions(selected: pd.DataFrame, languages: dict[str, list[str]], task_metrics: dict[str, str],
+                   definitions: Mapping[str, Mapping], seeds: Sequence[int],
+                   baselines: bool) -> dict[str, str]:
+    """Per task, what a reader needs beside its table: metric, direction, chance, test size, runs."""
+    captions = {}
+    for task, metric in task_metrics.items():
+        level, meaning = chance_level(definitions[task])
+        unit = "sentences" if definitions[task]["kind"] == "tagging" else "examples"
+        captions[task] = (f"{task}: {METRIC_NAMES.get(metric, metric)} in %, higher is better; chance "
+                          f"{level} ({meaning}); {_test_sizes(selected, task, languages[task], unit)}; "
+                          f"{_runs_per_cell(seeds, baselines)}.")
+    return captions
+
+
+def _chance_line(definitions: Mapping[str, Mapping], tasks: Sequence[str]) -> str:
+    levels = ", ".join(f"{task} {chance_level(definitions[task])[0]}" for task in tasks)
+    return f"Higher is better in every column. Chance: {levels} (how, and test sizes: each task's table).\n"
 
 
 def _listed(seeds: Sequence[int]) -> str:
@@ -647,6 +696,8 @@ def write_transfer_tables(
     tasks: list[str],
     languages: list[str] | dict[str, list[str]],
     train_language: str,
+    study: Mapping[str, str],
+    task_definitions: Mapping[str, Mapping],
     seeds: Sequence[int] | None = None,
     pretraining_seeds: Sequence[int] = (1,),
     allow_missing: bool = False,
@@ -664,18 +715,20 @@ def write_transfer_tables(
     while runs finish: gaps render as "–", cells short of seeds as "(n=k)", the legend says so, and
     such cells are not tested. ``seeds`` (fine-tuning seeds, under each of ``pretraining_seeds``)
     defaults to every run found for the configured rows; results outside the configured study are
-    ignored. Baselines need not cover every task.
+    ignored. Baselines need not cover every task. ``study`` (name and config hash) heads every
+    Markdown file; ``task_definitions`` (``mtbridge.config.task_definition`` per task) give each
+    task's chance level.
     """
     if seeds is not None:
         seeds = [run_number(pretraining, seed) for pretraining in pretraining_seeds for seed in seeds]
     rows = _row_index(models, objectives)
     ordered = _languages(tasks, languages, train_language)
-    study, seeds, missing = _study_metrics(
+    runs, seeds, missing = _study_metrics(
         load_runs(metric_paths, prediction_paths), rows, ordered, seeds, allow_missing
     )
     baselines = load_runs(baseline_metric_paths, baseline_prediction_paths)
     all_rows = pd.MultiIndex.from_tuples([*_baseline_rows(baselines), *rows], names=ROW_KEYS)
-    selected = _selected(pd.concat([frame for frame in (baselines, study) if not frame.empty]),
+    selected = _selected(pd.concat([frame for frame in (baselines, runs) if not frame.empty]),
                          all_rows, ordered)
     task_metrics = _task_metrics(selected, tasks)
     scores = _seed_scores(selected, ordered)
@@ -691,16 +744,19 @@ def write_transfer_tables(
     marks = _marks(tests)
     legend = _legend(task_metrics, overall_tasks, train_language=train_language, seeds=seeds,
                      resamples=resamples, tests=tests, baselines=not baselines.empty, missing=missing)
+    captions = _task_captions(selected, ordered, task_metrics, task_definitions, seeds, not baselines.empty)
     sections = [
-        "# Zero-shot cross-lingual transfer\n",
+        titled("Zero-shot cross-lingual transfer", study),
         legend + "\n",
-        _summary_section(table, overall, train_language, row_seeds, marks),
-        *(_task_section(table, task, metric, row_seeds, marks) for task, metric in task_metrics.items()),
+        _summary_section(table, overall, train_language, row_seeds, marks,
+                         _chance_line(task_definitions, tasks)),
+        *(_task_section(table, task, metric, row_seeds, marks, captions[task])
+          for task, metric in task_metrics.items()),
     ]
     write_text(_csv(table), csv_path)
     write_text("\n".join(sections), markdown_path)
     write_text(_tests_csv(tests), tests_path)
     write_text(_findings(tests, train_language=train_language, seeds=seeds, resamples=resamples,
-                         tests_name=Path(tests_path).name), findings_path)
+                         tests_name=Path(tests_path).name, study=study), findings_path)
     write_json(_summary(table, overall, overall_tasks, task_metrics=task_metrics,
                         train_language=train_language, seeds=seeds, resamples=resamples), summary_path)

@@ -22,7 +22,7 @@ from sacrebleu.metrics import BLEU, CHRF
 from mtbridge.io import read_json, read_parquet, write_json, write_parquet, write_text
 from mtbridge.models import load_pretrained
 from mtbridge.pretraining import Pair, keeps_direction, truncate
-from mtbridge.tables import pipe_table
+from mtbridge.tabular import pipe_table, titled, without_empty_columns
 from mtbridge.tasks import CORPUS_SCHEMA, PARALLEL_SCHEMA
 from mtbridge.tokenizer import Framing, encode_texts, framing, load_tokenizer
 from mtbridge.training import Device, pad, seed_everything, select_device
@@ -238,9 +238,9 @@ def arrow(direction: str) -> str:
 
 
 def markdown(table: pd.DataFrame, directions: Sequence[str],
-             trained: Mapping[tuple[str, str], list[str] | None]) -> str:
+             trained: Mapping[tuple[str, str], list[str] | None], study: Mapping[str, str]) -> str:
     """One pipe table per metric, trained cells marked; then which directions each MT objective saw."""
-    parts = ["# Translation check: held-out test set, greedy decoding\n"]
+    parts = [titled("Translation check: held-out test set, greedy decoding", study)]
     for metric, label in METRICS.items():
         lines = [["model", "objective", *map(arrow, directions)], ["---", "---", *["---:"] * len(directions)]]
         for (model, objective), values in table.iterrows():
@@ -268,16 +268,17 @@ def trained_cell(trained: Mapping[tuple[str, str], list[str] | None], row: tuple
 
 def write_translation_tables(*, paths: Sequence[PathLike], rows: Mapping[str, list[str]],
                              languages: Sequence[str], train_language: str,
-                             mt_pairs: Mapping[str, Mapping[str, list | None]],
+                             mt_pairs: Mapping[str, Mapping[str, list | None]], study: Mapping[str, str],
                              csv_path: PathLike, markdown_path: PathLike) -> None:
     """The translation table as CSV (a ``trained`` column lists each row's trained directions) and
     Markdown. ``rows`` maps each model to its objectives, ``languages`` are the X of en↔X, ``mt_pairs``
-    the parallel pairs each trained MT objective read (None where it came from the hub)."""
+    the parallel pairs each trained MT objective read (None where it came from the hub); ``study``
+    (name and config hash) heads the Markdown."""
     directions = table_directions(train_language, languages)
     row_keys = [(model, objective) for model, objectives in rows.items() for objective in objectives]
     table = translation_table(load_scores(paths), row_keys, directions)
     trained = trained_by_row(mt_pairs, train_language, directions)
     csv = table.round(2)
     csv.insert(0, "trained", [trained_cell(trained, row) for row in csv.index])
-    write_text(csv.reset_index().to_csv(index=False, lineterminator="\n"), csv_path)
-    write_text(markdown(table, directions, trained), markdown_path)
+    write_text(without_empty_columns(csv.reset_index()).to_csv(index=False, lineterminator="\n"), csv_path)
+    write_text(markdown(table, directions, trained, study), markdown_path)

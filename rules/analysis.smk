@@ -73,7 +73,8 @@ rule spectra:
 rule cka_language_table:
     input:
         cka=all_cka_languages(),
-        settings=job_settings("mtbridge.analysis:write_cka_language_table", train_language=TRAIN),
+        settings=job_settings("mtbridge.analysis:write_cka_language_table", train_language=TRAIN,
+                              study=study_identity()),
     output:
         csv=report(paths.table("cka_languages", "csv"), category="CKA", subcategory="Across languages",
                    caption="../report/cka_languages.rst"),
@@ -87,7 +88,7 @@ rule cka_language_table:
 rule cka_model_table:
     input:
         cka=all_cka_models(),
-        settings=job_settings("mtbridge.analysis:write_cka_model_table"),
+        settings=job_settings("mtbridge.analysis:write_cka_model_table", study=study_identity()),
     output:
         csv=report(paths.table("cka_models", "csv"), category="CKA", subcategory="Between models",
                    caption="../report/cka_models.rst"),
@@ -101,7 +102,8 @@ rule cka_model_table:
 rule spectra_table:
     input:
         spectra=all_spectra(),
-        settings=job_settings("mtbridge.analysis:write_spectra_table", top_k=ANALYSIS["top_k"]),
+        settings=job_settings("mtbridge.analysis:write_spectra_table", top_k=ANALYSIS["top_k"],
+                              study=study_identity()),
     output:
         csv=report(paths.table("spectra_summary", "csv"), category="Spectra",
                    caption="../report/spectra_summary.rst"),

@@ -94,6 +94,7 @@ rule budget_table:
             seq2seq={model: config["models"][model]["architecture"] in SEQ2SEQ_ARCHITECTURES
                      for model in STUDY["models"]},
             budget=config["continued_pretraining"]["tokens"],
+            study=study_identity(),
         ),
     output:
         csv=report(paths.table("budget", "csv"), category="Budget", caption="../report/budget.rst"),

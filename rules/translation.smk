@@ -131,6 +131,7 @@ if TRANSLATES:
                 languages=TRANSLATION_LANGUAGES,
                 train_language=TRAIN,
                 mt_pairs=translation_mt_pairs(),
+                study=study_identity(),
             ),
         output:
             csv=report(paths.translation_table("csv"), category="Translation",

@@ -19,6 +19,8 @@ from mtbridge.spectra import spectra
 LANGUAGES = ("en", "close", "far")
 IDS = [f"s{i}" for i in range(30)]
 LAYERS = ("embeddings", "layer_1", "layer_2")
+STUDY = {"name": "toy", "config_hash": "0123456789ab"}
+CAPTION = "Study `toy` (config 0123456789ab)."
 
 
 def fake_layers(seed: int, noise: float) -> dict[str, torch.Tensor]:
@@ -131,14 +133,16 @@ def test_language_and_model_tables_and_figures(tmp_path: Path, language_dumps: d
                                     output_path=model_files[-1], estimator="biased", model="m",
                                     objective="mt-m2o", language=language)
     analysis.write_cka_language_table(paths=language_files, csv_path=tmp_path / "l.csv",
-                                      markdown_path=tmp_path / "l.md", train_language="en")
+                                      markdown_path=tmp_path / "l.md", train_language="en", study=STUDY)
     markdown = (tmp_path / "l.md").read_text()
+    assert markdown.split("\n\n")[1] == CAPTION
     assert "## m / source" in markdown and "| layer | close | far |" in markdown
     assert "estimator: biased" in markdown
     assert len(pd.read_csv(tmp_path / "l.csv")) == 2 * len(LAYERS) * 3
     analysis.write_cka_model_table(paths=model_files, csv_path=tmp_path / "m.csv",
-                                   markdown_path=tmp_path / "m.md")
+                                   markdown_path=tmp_path / "m.md", study=STUDY)
     assert "| objective | layer | en | close | far | mean |" in (tmp_path / "m.md").read_text()
+    assert (tmp_path / "m.md").read_text().split("\n\n")[1] == CAPTION
     assert len(pd.read_csv(tmp_path / "m.csv")) == len(LANGUAGES) * len(LAYERS) ** 2
     drawings = {
         "heatmap.png": lambda out: figures.cka_language_heatmap(paths=[language_files[0]], output_path=out,
@@ -182,7 +186,7 @@ def test_spectra_table_gives_each_variant_its_own_ratio(tmp_path: Path) -> None:
         files.append(tmp_path / f"{objective}.parquet")
         spectra(model, model_name="m", objective=objective).to_parquet(files[-1])
     analysis.write_spectra_table(paths=files, csv_path=tmp_path / "s.csv", markdown_path=tmp_path / "s.md",
-                                 top_k=2)
+                                 top_k=2, study=STUDY)
     table = pd.read_csv(tmp_path / "s.csv")
     assert len(table) == 3 * (1 + 2 * 2)  # embedding + (query, ffn.in) in each of 2 layers, per objective
     ratios = table.groupby("objective")["sigma_max_ratio_to_source"].agg(["min", "max"])
@@ -191,6 +195,7 @@ def test_spectra_table_gives_each_variant_its_own_ratio(tmp_path: Path) -> None:
     assert table.loc[table["objective"] == "source", "sigma_max_ratio_to_source"].isna().all()
     assert np.allclose(table.groupby("objective")["stable_rank_ratio_to_source"].mean().dropna(), 1.0)
     markdown = (tmp_path / "s.md").read_text()
+    assert markdown.split("\n\n")[1] == CAPTION
     assert "| stack | module_type | source | mt-m2o | mt-o2m |" in markdown
     figures.spectra_curves(paths=files, output_path=tmp_path / "spectra.png")
     assert (tmp_path / "spectra.png").read_bytes().startswith(b"\x89PNG")

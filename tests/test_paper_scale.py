@@ -780,23 +780,23 @@ def test_fake_cache_looks_like_a_real_download(standins: StandIns) -> None:
         "config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"}
 
 
+# every table states the study's config hash (study_identity), so any edit reruns every table, and
+# the translation figures drawn from the translation table
+TABLES = {"transfer_table": 1, "cka_language_table": 1, "cka_model_table": 1, "spectra_table": 1,
+          "translation_table": 1, "translation_figure": 2, "budget_table": 1, "all": 1}
 RERUNS = [  # an edit of the study -> exactly the jobs that read it
     pytest.param(change("models.mbartcp.finetuning.batch_size", 3),
-                 {"finetune": 9, "predict": 21, "transfer_table": 1, "all": 1},
+                 {"finetune": 9, "predict": 21, **TABLES},
                  id="fine-tuning batch size"),
     pytest.param(change("models.mbart.objectives", ["source", "mt-m2m", "random-init"]),
                  {"random_init": 1, "finetune": 3, "predict": 7, "dump_activations": 3, "spectra": 1,
                   "cka_languages": 1, "cka_models": 3, "cka_language_figure": 1, "cka_model_figure": 1,
-                  "spectra_figure": 1, "transfer_table": 1, "cka_language_table": 1, "cka_model_table": 1,
-                  "spectra_table": 1, "translate": 2, "translation_table": 1, "translation_figure": 2,
-                  "all": 1},
+                  "spectra_figure": 1, "translate": 2, **TABLES},
                  id="one objective more"),
     pytest.param(change("study.languages", [*LANGUAGES, "es"]),
                  {"xglue_split": 3, "evaluation_sentences": 1, "predict": 21, "dump_activations": 7,
                   "cka_languages": 7, "cka_models": 3, "cka_language_figure": 7, "cka_model_figure": 2,
-                  "transfer_table": 1, "cka_language_table": 1, "cka_model_table": 1, "baseline": 10,
-                  "flores_test_set": 1, "copy_scores": 1, "translate": 5, "translation_table": 1,
-                  "translation_figure": 2, "all": 1},
+                  "baseline": 10, "flores_test_set": 1, "copy_scores": 1, "translate": 5, **TABLES},
                  id="one study language more"),
 ]
 

@@ -5,14 +5,21 @@ from __future__ import annotations
 import csv
 import math
 import re
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
+from mtbridge.budget import write_budget_table
 from mtbridge.evaluation import ndcg, score, write_metrics
-from mtbridge.io import read_json, write_parquet
-from mtbridge.tables import load_metrics, transfer_table, write_transfer_tables
+from mtbridge.io import read_json, write_json, write_parquet
+from mtbridge.models import TRAINING_FILE
+from mtbridge.tables import chance_level, load_metrics, transfer_table, write_transfer_tables
+from mtbridge.tabular import unique_best, without_empty_columns
+from mtbridge.tasks import task_spec
+from mtbridge.xglue import xglue_task_spec
 
 MODELS = ["mbart", "xlmr"]
 OBJECTIVES = {"mbart": ["source", "mt-m2m", "random-init"], "xlmr": ["source", "random-init"]}
@@ -40,6 +47,14 @@ SEED_OFFSET = {1: -1, 2: 0, 3: 1}
 HAND = {"en": [95, 96, 97], "de": [60, 70, 65], "sw": [40, 50, 30]}
 HAND_AVG_STD = math.sqrt(43.75)
 EXAMPLES = 100  # per test set, so k correct examples score exactly k %
+IDENTITY = {"name": "toy", "config_hash": "0123456789ab"}
+CAPTION = "Study `toy` (config 0123456789ab)."
+
+
+def definitions(tasks: list[str]) -> dict[str, dict]:
+    """What mtbridge.config.task_definition gives each task (WPR from XGLUE, the rest synthetic)."""
+    return {task: asdict(xglue_task_spec(task) if task == "wpr" else task_spec(task, {"topics": ["a", "b"]}))
+            for task in tasks}
 
 
 def percent(model: str, objective: str, task: str, language: str, seed: int) -> float:
@@ -95,7 +110,8 @@ def output_paths(out: Path) -> dict[str, Path]:
 
 def write_tables(runs: list[tuple[Path, Path]], out: Path, study: dict = STUDY, **options) -> dict[str, Path]:
     metrics, predictions = zip(*runs, strict=True)
-    write_transfer_tables(metrics, predictions, **output_paths(out), **study, **options)
+    write_transfer_tables(metrics, predictions, **output_paths(out), **study, study=IDENTITY,
+                          task_definitions=definitions(study["tasks"]), **options)
     return output_paths(out)
 
 
@@ -273,10 +289,10 @@ def test_marks_follow_the_tests(outputs) -> None:
 
 def test_findings_state_every_task_average_claim(outputs) -> None:
     findings = outputs["findings_path"].read_text().splitlines()
-    assert findings[0] == "# Findings"
-    assert findings[2].startswith("Tested: each objective against its family's `source` and `denoise-cp`")
-    assert "fine-tuning seeds (1, 2, 3)" in findings[2] and "(B = 1000)" in findings[2]
-    assert "Holm-corrected over all 24 tests" in findings[2]
+    assert (findings[0], findings[2]) == ("# Findings", CAPTION)
+    assert findings[4].startswith("Tested: each objective against its family's `source` and `denoise-cp`")
+    assert "fine-tuning seeds (1, 2, 3)" in findings[4] and "(B = 1000)" in findings[4]
+    assert "Holm-corrected over all 24 tests" in findings[4]
     claims = [line for line in findings if line.startswith("- ")]
     assert len(claims) == 3 * len(TASKS)
     assert findings.index("## mbart vs source") < findings.index("## xlmr vs source")
@@ -322,7 +338,8 @@ def test_single_seed_has_no_std(study, tmp_path) -> None:
     assert "| mbart | mt-m2m | 95.0 [" in unmarked(outputs["markdown_path"].read_text())  # examples only
     header, first = outputs["csv_path"].read_text().splitlines()[:2]
     row = dict(zip(header.split(","), first.split(","), strict=True))
-    assert (row["seeds"], row["nli.en"], row["nli.en.std"]) == ("1", "69.00", "NaN")
+    assert (row["seeds"], row["nli.en"]) == ("1", "69.00") and float(row["nli.en.ci_low"]) < 69.0
+    assert not [column for column in row if column.endswith(".std")]  # NaN in every row: left out
 
 
 def test_load_metrics_names_the_bad_file(tmp_path) -> None:
@@ -354,7 +371,8 @@ def test_predictions_must_be_those_of_the_run(study, tmp_path) -> None:
         write_tables([(first, two), (second, one), *rest], tmp_path / "out")
     with pytest.raises(ValueError, match="89 metrics files but 90 predictions files"):
         write_transfer_tables([metrics for metrics, _ in study[1:]], [path for _, path in study],
-                              **output_paths(tmp_path), **STUDY)
+                              **output_paths(tmp_path), **STUDY, study=IDENTITY,
+                              task_definitions=definitions(TASKS))
 
 
 def test_denoise_cp_is_a_second_reference(tmp_path) -> None:
@@ -383,6 +401,7 @@ def test_baselines_are_rows_of_their_own(study, tmp_path) -> None:
                            baseline_prediction_paths=predictions)
     markdown = outputs["markdown_path"].read_text()
     assert "Rows `baseline`: surface baselines, one run each" in markdown
+    assert "3 runs per cell (3 fine-tuning seeds × 1 pretraining seed; a baseline row: 1 run)" in markdown
     nli = section_cells(markdown, "nli (accuracy)")
     assert list(nli)[:3] == [("baseline", "majority"), ("baseline", "word-lookup"), ("mbart", "source")]
     assert nli[("baseline", "word-lookup")] == ["–"] * 4  # tagging only
@@ -429,3 +448,66 @@ def test_ranking_pages_are_grouped_by_query(tmp_path) -> None:
     assert [test["column"] for test in read_csv(outputs["tests_path"])] == ["en", "de", "avg"]
     with pytest.raises(ValueError, match="no query for 48 page"):
         write_tables(runs, tmp_path / "again", study)
+
+
+# --- what a reader needs beside the numbers ------------------------------------------------------
+
+
+def test_every_markdown_names_its_study(outputs) -> None:
+    for name in ("markdown_path", "findings_path"):
+        title, caption = outputs[name].read_text().split("\n\n")[:2]
+        assert title.startswith("# ") and caption == CAPTION, name
+
+
+def test_each_task_states_metric_direction_chance_test_size_and_runs(outputs) -> None:
+    markdown = outputs["markdown_path"].read_text()
+    runs = "3 runs per cell (3 fine-tuning seeds × 1 pretraining seed)"
+    nli = markdown.split("## nli (accuracy)")[1].split("## ")[0]
+    assert (f"nli: accuracy in %, higher is better; chance 33.3 (a uniform guess over 3 labels); "
+            f"100 test examples per language; {runs}.") in nli
+    ner = markdown.split("## ner (entity F1)")[1]
+    assert (f"ner: entity F1 in %, higher is better; chance 0 (no entity predicted, e.g. every tag `O`); "
+            f"100 test sentences per language; {runs}.") in ner
+    summary = markdown.split("## Summary")[1].split("## nli")[0]
+    assert "Higher is better in every column. Chance: nli 33.3, ner 0 " in summary
+
+
+def test_chance_level_of_every_kind_of_task() -> None:
+    levels = {task: chance_level(spec) for task, spec in definitions(["paraphrase", "pos", "wpr"]).items()}
+    assert levels["paraphrase"] == ("50.0", "a uniform guess over 2 labels")
+    assert levels["pos"] == ("9.1", "a uniform guess over 11 tags, token by token")
+    assert levels["wpr"][0] == "no fixed level"
+
+
+def test_a_tie_for_the_best_bolds_nothing(tmp_path) -> None:
+    objectives = ["source", "mt-m2m", "random-init"]  # source and mt-m2m score alike everywhere
+    study = {**STUDY, "models": ["mbart"], "objectives": {"mbart": objectives}, "tasks": ["nli"]}
+    runs = [write_run(tmp_path, ("mbart", objective, "nli", language, seed),
+                      50 - 10 * (objective == "random-init") + LANGUAGE_OFFSET[language] + SEED_OFFSET[seed])
+            for objective in objectives for language in LANGUAGES for seed in SEEDS]
+    summary = write_tables(runs, tmp_path / "out", study)["markdown_path"].read_text().split("## nli")[0]
+    assert "| mbart | source | 70.0 ± 1.0 | 50.0 ± 1.0 |" in summary
+    assert "**" not in summary
+    assert unique_best(pd.Series([1.0, 3.0, 2.0, math.nan])).tolist() == [False, True, False, False]
+    assert not unique_best(pd.Series([3.0, 3.0, 2.0])).any()
+
+
+def test_csv_columns_empty_in_every_row_are_left_out() -> None:
+    frame = pd.DataFrame({"a": [1.0, math.nan], "b": [math.nan, math.nan], "c": ["x", "y"]})
+    assert list(without_empty_columns(frame).columns) == ["a", "c"]
+    assert list(without_empty_columns(frame.iloc[:0]).columns) == ["a", "b", "c"]  # no rows: kept
+
+
+def test_budget_table_names_its_study_and_leaves_out_empty_columns(tmp_path) -> None:
+    folders = []
+    for objective, tokens in (("source", 900), ("mt-m2m", 1000), ("denoise-cp", 1010)):
+        folders.append(str(tmp_path / objective))
+        write_json({"objective": objective, "seed": 1, "steps": 10, "sequences": 80, "tokens": tokens,
+                    "target_tokens": 5}, tmp_path / objective / TRAINING_FILE)
+    write_budget_table(checkpoints={"xlmr": folders[1:]}, seq2seq={"xlmr": False}, budget=1000,
+                       study=IDENTITY, csv_path=tmp_path / "budget.csv", markdown_path=tmp_path / "budget.md")
+    assert (tmp_path / "budget.md").read_text().split("\n\n")[1] == CAPTION
+    assert "vs_budget" in (tmp_path / "budget.csv").read_text()
+    write_budget_table(checkpoints={"xlmr": folders[:1]}, seq2seq={"xlmr": False}, budget=1000,
+                       study=IDENTITY, csv_path=tmp_path / "budget.csv", markdown_path=tmp_path / "budget.md")
+    assert "vs_budget" not in (tmp_path / "budget.csv").read_text()  # a source only: no share of the budget

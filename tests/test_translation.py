@@ -124,6 +124,7 @@ def test_table_marks_trained_directions(tmp_path):
     pairs = [["en", "close"]]
     kwargs = dict(rows={"mbart": objectives}, languages=["close"], train_language="en",
                   mt_pairs={"mbart": {"mt-o2m": pairs, "mt-m2o": pairs, "mt-m2m": None}},
+                  study={"name": "toy", "config_hash": "0123456789ab"},
                   csv_path=tmp_path / "table.csv", markdown_path=tmp_path / "table.md")
     write_translation_tables(paths=paths, **kwargs)
     table = pd.read_csv(tmp_path / "table.csv", keep_default_na=False).set_index("objective")
@@ -131,6 +132,7 @@ def test_table_marks_trained_directions(tmp_path):
     assert table.loc["mt-m2m", "trained"] == "hub" and table.loc["source", "trained"] == ""
     assert table.loc["copy", "chrf.en-close"] == 5.0 and table.loc["mt-o2m", "bleu.close-en"] == 5.5
     markdown = (tmp_path / "table.md").read_text()
+    assert markdown.split("\n\n")[1] == "Study `toy` (config 0123456789ab)."
     assert f"| mbart | mt-o2m | 11.0{TRAINED_MARK} | 11.0 |" in markdown
     assert f"| mbart | mt-m2o | 12.0 | 12.0{TRAINED_MARK} |" in markdown
     assert "mbart / mt-m2m: trained on the directions of the published hub checkpoint" in markdown

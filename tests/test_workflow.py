@@ -158,7 +158,8 @@ def test_report_holds_tables_and_figures(micro_run: Path, micro: Path) -> None:
     result = snakemake(micro_run, MICRO, "--report", "report.html")
     assert result.returncode == 0, result.stderr[-2000:]
     report = (micro / "report.html").read_text()
-    for name in ("cka_languages.csv", "cka_models.csv", "spectra_summary.csv", "mbart.png", "transfer.csv"):
+    for name in ("cka_languages.csv", "cka_models.csv", "spectra_summary.csv", "mbart.png", "transfer.csv",
+                 "transfer.md"):
         assert name in report, name
 
 

@@ -5,5 +5,5 @@ params = job_params(snakemake)
 run_job(
     snakemake,
     paths=list(snakemake.input.cka), csv_path=snakemake.output.csv, markdown_path=snakemake.output.markdown,
-    train_language=params.train_language,
+    train_language=params.train_language, study=params.study,
 )

@@ -6,5 +6,5 @@ run_job(
     snakemake,
     paths=list(snakemake.input.spectra), csv_path=snakemake.output.csv,
     markdown_path=snakemake.output.markdown,
-    top_k=params.top_k,
+    top_k=params.top_k, study=params.study,
 )

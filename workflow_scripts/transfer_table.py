@@ -14,5 +14,6 @@ run_job(
     models=list(params.models), objectives=dict(params.objectives),
     tasks=list(params.tasks), languages=dict(params.languages),
     seeds=list(params.seeds), pretraining_seeds=list(params.pretraining_seeds),
-    train_language=params.train_language,
+    train_language=params.train_language, study=params.study,
+    task_definitions=dict(params.task_definitions),
 )

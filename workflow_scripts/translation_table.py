@@ -5,6 +5,6 @@ params = job_params(snakemake)
 run_job(
     snakemake,
     paths=[*snakemake.input.scores, *snakemake.input.copies], rows=params.rows, languages=params.languages,
-    train_language=params.train_language, mt_pairs=params.mt_pairs,
+    train_language=params.train_language, mt_pairs=params.mt_pairs, study=params.study,
     csv_path=snakemake.output.csv, markdown_path=snakemake.output.markdown,
 )
