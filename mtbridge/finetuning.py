@@ -30,6 +30,9 @@ from mtbridge.training import (
 
 LOG = logging.getLogger("mtbridge")
 IGNORE = -100
+CUT_OFF = -1  # word_predictions' class of a word that truncation left out of the input
+OUTSIDE = "O"
+UNPREDICTED = "<cut-off>"  # a cut-off word's tag in a task without OUTSIDE: no gold tag equals it
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,7 @@ class Example:
     content: list[bool]
     label: int | list[int]  # class index, or one index per piece (IGNORE where not scored)
     words: int = 0          # tagging: number of words, to restore one tag per word
+    segments: list[int] | None = None  # token_type_ids, for the families that read them (mBERT)
 
 
 def read_split(path: str | os.PathLike, spec: TaskSpec) -> list[dict]:
@@ -65,24 +69,38 @@ def encode_classification(rows: Sequence[dict], spec: TaskSpec, tokenizer, frame
         paired = row["text_b"] is not None
         room = max_length - 2 - (len(frame.separator()) if paired else 0)
         share = room // 2 if paired else room
-        ids, content = frame.frame(first[:share], row["language"], second[:share] if paired else None)
-        examples.append(Example(ids, content, label_index(spec, row["label"], path)))
+        first, second = first[:share], second[:share] if paired else None
+        ids, content = frame.frame(first, row["language"], second)
+        segments = frame.segment_ids(len(first), len(second) if paired else None)
+        examples.append(Example(ids, content, label_index(spec, row["label"], path), segments=segments))
     return examples
+
+
+def placeholder_pieces(words: Sequence[list[int]], unk: int) -> list[list[int]]:
+    """Each word's pieces, the tokenizer's unk for a word its normaliser erased (mBERT strips ``\\u200b``,
+    ``\\u200e``, ``\\xad``; XGLUE POS/NER hold such words): XGLUE scores every gold word, so the word
+    keeps a position, is trained on and predicted from its context, and later labels stay aligned."""
+    return [pieces if pieces else [unk] for pieces in words]
 
 
 def encode_tagging(rows: Sequence[dict], spec: TaskSpec, tokenizer, frame: Framing,
                    max_length: int, path: str | os.PathLike) -> list[Example]:
-    """Label each word's first piece; later pieces, specials and truncated words are ignored."""
+    """Label each word's first piece; later pieces, specials and truncated words are ignored.
+
+    A word with no pieces gets the unk piece (``placeholder_pieces``); words cut off by truncation are
+    predicted as ``cut_off_tag`` (see ``word_predictions``).
+    """
     examples = []
     for row, words in zip(rows, encode_words(tokenizer, [r["tokens"] for r in rows]), strict=True):
         pieces, labels = [], []
-        for word, tag in zip(words, row["tags"], strict=True):
+        for word, tag in zip(placeholder_pieces(words, tokenizer.unk_token_id), row["tags"], strict=True):
             if len(pieces) + len(word) > max_length - 2:
                 break
             pieces += word
             labels += [label_index(spec, tag, path)] + [IGNORE] * (len(word) - 1)
         ids, content = frame.frame(pieces, row["language"])
-        examples.append(Example(ids, content, [IGNORE] + labels + [IGNORE], len(row["tokens"])))
+        examples.append(Example(ids, content, [IGNORE] + labels + [IGNORE], len(row["tokens"]),
+                                frame.segment_ids(len(pieces))))
     return examples
 
 
@@ -99,6 +117,8 @@ def collate(examples: Sequence[Example], pad_id: int, token_level: bool) -> Batc
         "attention_mask": (input_ids != pad_id).long(),
         "content_mask": pad([[int(c) for c in example.content] for example in examples], 0).bool(),
     }
+    if examples[0].segments is not None:
+        batch["token_type_ids"] = pad([example.segments for example in examples], 0)
     if token_level:
         batch["labels"] = pad([example.label for example in examples], IGNORE)
     else:
@@ -122,7 +142,8 @@ def batched_logits(model: EncoderClassifier, examples: Sequence[Example], pad_id
         chosen = [examples[index] for index in indices]
         batch = device.move(collate(chosen, pad_id, model.token_level))
         with device.context():
-            _, logits = model(batch["input_ids"], batch["attention_mask"], batch["content_mask"])
+            _, logits = model(batch["input_ids"], batch["attention_mask"], batch["content_mask"],
+                              token_type_ids=batch.get("token_type_ids"))
         yield indices, chosen, logits.float().cpu()
 
 
@@ -153,17 +174,27 @@ def predict_indices(model: EncoderClassifier, examples: Sequence[Example], pad_i
 
 
 def word_predictions(best: torch.Tensor, example: Example) -> list[int]:
-    """One class per word: the first piece's; words cut off by truncation get class 0."""
+    """One class per word: the first piece's; words cut off by truncation get ``CUT_OFF``."""
     scored = [int(best[position]) for position, label in enumerate(example.label) if label != IGNORE]
-    return scored + [0] * (example.words - len(scored))
+    return scored + [CUT_OFF] * (example.words - len(scored))
+
+
+def cut_off_tag(spec: TaskSpec) -> str:
+    """The tag of a word truncation cut off. XGLUE scores every gold word, so the word must get one:
+    the outside tag ``O`` where the task has it (NER: no entity there, so an entity cut off is a miss
+    for entity F1), else ``UNPREDICTED``, which no gold tag equals, so POS accuracy counts it wrong."""
+    return OUTSIDE if OUTSIDE in spec.labels else UNPREDICTED
+
+
+def tag_names(spec: TaskSpec, indices: Sequence[int]) -> list[str]:
+    return [cut_off_tag(spec) if index == CUT_OFF else spec.labels[index] for index in indices]
 
 
 def gold_and_predicted(rows: Sequence[dict], spec: TaskSpec, predicted: Sequence[int | list[int]]
                        ) -> tuple[list, list]:
     if spec.kind == "classification":
         return [row["label"] for row in rows], [spec.labels[index] for index in predicted]
-    return ([list(row["tags"]) for row in rows],
-            [[spec.labels[index] for index in sequence] for sequence in predicted])
+    return [list(row["tags"]) for row in rows], [tag_names(spec, sequence) for sequence in predicted]
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from transformers.utils import logging as hf_logging
 
 from mtbridge import hub
 from mtbridge.io import atomic_directory, read_json, write_json
+from mtbridge.tokenizer import load_tokenizer
 
 hf_logging.set_verbosity_error()
 hf_logging.disable_progress_bar()
@@ -125,8 +126,6 @@ def fetch_checkpoint(*, ref: dict, key: str, architecture: str, output_dir: str,
 
     A checkpoint of another architecture than the config says fails here, before any compute.
     """
-    from transformers import AutoTokenizer
-
     folder = hub.snapshot(ref, key=key, allow_patterns=model_files(ref))
     expected = MODEL_TYPES[architecture]
     found = AutoConfig.from_pretrained(str(folder), trust_remote_code=trust_remote_code).model_type
@@ -134,7 +133,7 @@ def fetch_checkpoint(*, ref: dict, key: str, architecture: str, output_dir: str,
         raise ValueError(f"config key {key}: {hub.describe(ref)} is a {found!r} checkpoint, but the "
                          f"family's architecture {architecture!r} expects {expected!r}")
     model = PRETRAINING_CLASSES[expected].from_pretrained(str(folder))
-    tokenizer = AutoTokenizer.from_pretrained(str(folder), trust_remote_code=trust_remote_code)
+    tokenizer = load_tokenizer(folder, trust_remote_code=trust_remote_code)
     save_pretrained(model, output_dir, {"objective": "hub", **ref,
                                         "resolved_revision": hub.snapshot_revision(folder, ref)},
                     tokenizer)
@@ -181,13 +180,16 @@ class EncoderClassifier(nn.Module):
         return masked_mean(states, content_mask)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
-                content_mask: torch.Tensor, labels: torch.Tensor | None = None
-                ) -> tuple[torch.Tensor | None, torch.Tensor]:
+                content_mask: torch.Tensor, labels: torch.Tensor | None = None,
+                token_type_ids: torch.Tensor | None = None) -> tuple[torch.Tensor | None, torch.Tensor]:
         """Logits (batch × labels, or batch × length × labels) and the loss if labels are given.
 
-        Token labels of -100 (special tokens, non-initial pieces, padding) are ignored.
+        Token labels of -100 (special tokens, non-initial pieces, padding) are ignored. Segment ids
+        go to the encoder only when given (mBERT); the mBART/NLLB encoders take none.
         """
-        states = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        segments = {} if token_type_ids is None else {"token_type_ids": token_type_ids}
+        states = self.encoder(input_ids=input_ids, attention_mask=attention_mask,
+                              **segments).last_hidden_state
         features = states if self.token_level else self.pool(states, content_mask)
         logits = self.classifier(self.dropout(features))
         loss = None

@@ -10,8 +10,11 @@ Language tags follow mBART-50 (``en_XX``) and are special tokens: never split, n
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import os
 import re
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +27,9 @@ from mtbridge.io import atomic_directory
 SPECIAL_TOKENS = ("<s>", "<pad>", "</s>", "<unk>", "<mask>")
 LANGUAGE_TAGGED = ("mbart", "nllb")  # architectures whose input starts with a language code
 LANGUAGE_CODE = re.compile(r"^[a-z]+_[A-Za-z]+$")
+# hub tokenizers shipped as a SentencePiece model only (XLM-R, mBART-50, NLLB), and what converting needs
+SENTENCEPIECE_FILES = ("sentencepiece.bpe.model", "sentencepiece.model", "spiece.model")
+CONVERSION_PACKAGES = {"sentencepiece": "sentencepiece", "protobuf": "google.protobuf"}
 # NLLB/FLORES-200 codes (ISO 639-3 + script) of the XGLUE and OPUS-100 languages used here; an
 # mBART-50 code is found by its ISO 639-1 prefix (de -> de_DE), so it needs no table.
 NLLB_CODES = {
@@ -82,21 +88,67 @@ def build_tokenizer(corpus_paths: Sequence[str | os.PathLike], languages: Sequen
     save_tokenizer(train_tokenizer(texts, languages, vocab_size), languages, directory)
 
 
-def load_tokenizer(directory: str | os.PathLike):
-    """Load the saved tokenizer as a transformers fast tokenizer."""
+def load_tokenizer(directory: str | os.PathLike, trust_remote_code: bool = False):
+    """Load a tokenizer folder as a transformers fast tokenizer: from its ``tokenizer.json``, or, for a
+    hub folder that ships only a SentencePiece model (``sentencepiece.bpe.model``), converted from it
+    and checked (``check_sentencepiece_layout``); saving it then writes the ``tokenizer.json``."""
     from transformers import AutoTokenizer
 
-    if not (Path(directory) / "tokenizer.json").exists():
-        raise FileNotFoundError(f"{directory}: no tokenizer.json; expected a saved tokenizer directory")
-    return AutoTokenizer.from_pretrained(str(directory))
+    directory = Path(directory)
+    load = functools.partial(AutoTokenizer.from_pretrained, str(directory),
+                             trust_remote_code=trust_remote_code)
+    if (directory / "tokenizer.json").exists():
+        return load()
+    model = next((directory / name for name in SENTENCEPIECE_FILES if (directory / name).exists()), None)
+    if model is None:
+        raise FileNotFoundError(f"{directory}: no tokenizer.json and no SentencePiece model "
+                                f"({', '.join(SENTENCEPIECE_FILES)}); expected a saved tokenizer directory")
+    missing = [name for name, module in CONVERSION_PACKAGES.items()
+               if importlib.util.find_spec(module) is None]
+    if missing:  # without them transformers tries a tiktoken reader and fails with an unrelated message
+        raise ImportError(f"{directory}: converting {model.name} needs the packages {', '.join(missing)} "
+                          f"(declared in pyproject.toml); install them")
+    tokenizer = load()
+    check_sentencepiece_layout(tokenizer, model)
+    return tokenizer
+
+
+def fairseq_language_codes(tokenizer) -> list[str]:
+    """The language codes the tokenizer's class defines (mBART-50, NLLB), in their id order; [] if none."""
+    return list(getattr(sys.modules[type(tokenizer).__module__], "FAIRSEQ_LANGUAGE_CODES", []))
+
+
+def check_sentencepiece_layout(tokenizer, model: Path) -> None:
+    """Fail unless a tokenizer converted from ``model`` has the ids of the fairseq checkpoints it
+    belongs to: every piece at its SentencePiece id plus one fixed offset, then the class's language
+    codes in order, then ``<mask>``. A shifted id would silently read another token's embedding
+    (transformers 5 converts NLLB's model without its language codes, or with them after ``<mask>``)."""
+    import sentencepiece
+
+    processor = sentencepiece.SentencePieceProcessor(model_file=str(model))
+    pieces = [processor.id_to_piece(index) for index in range(processor.get_piece_size())
+              if not processor.is_unknown(index) and not processor.is_control(index)]
+    offset = tokenizer.convert_tokens_to_ids(pieces[0]) - processor.piece_to_id(pieces[0])
+    shifted = [piece for piece in pieces
+               if tokenizer.convert_tokens_to_ids(piece) != processor.piece_to_id(piece) + offset]
+    after = [*fairseq_language_codes(tokenizer), tokenizer.mask_token]
+    first = processor.get_piece_size() + offset
+    expected = list(range(first, first + len(after)))
+    if shifted or tokenizer.convert_tokens_to_ids(after) != expected:
+        raise ValueError(f"{model}: converted by transformers, the tokenizer's ids differ from the "
+                         f"checkpoint's SentencePiece layout ({len(shifted)} pieces moved; language codes "
+                         f"and <mask> expected at ids {expected[0]}-{expected[-1]}); use the repository's "
+                         f"tokenizer.json instead")
 
 
 @dataclass(frozen=True)
 class Framing:
-    """Token ids that frame a sequence for one architecture.
+    """Token ids that frame a sequence for one architecture, as the family's own tokenizer does for
+    ``tokenizer(text, text_pair)`` (fine-tuning must see what the model was trained on).
 
-    mBART-50 and NLLB put the language code first and ``</s>`` last; XLM-R uses ``<s> … </s>``
-    and ``</s></s>`` between the two texts of a pair; mBERT ``[CLS] … [SEP]`` and one ``[SEP]``.
+    mBART-50 and NLLB put the language code first and ``</s>`` last, and a pair's texts follow each
+    other with nothing between (``[code] a b </s>``); XLM-R uses ``<s> a </s></s> b </s>``; mBERT
+    ``[CLS] a [SEP] b [SEP]`` with segment ids 0 up to the first ``[SEP]`` and 1 after it.
     """
 
     bos: int
@@ -106,12 +158,24 @@ class Framing:
     seq2seq: bool
     language_ids: dict[str, int]
     double_separator: bool = False
+    segments: bool = False  # whether the model reads segment ids (token_type_ids): mBERT
 
     def open(self, language: str) -> list[int]:
         return [self.language_ids[language] if self.seq2seq else self.bos]
 
     def separator(self) -> list[int]:
+        """The ids between a pair's two texts: none for mBART-50/NLLB, ``</s></s>`` (XLM-R), ``[SEP]``."""
+        if self.seq2seq:
+            return []
         return [self.eos, self.eos] if self.double_separator else [self.eos]
+
+    def segment_ids(self, first: int, second: int | None = None) -> list[int] | None:
+        """Segment ids of a framed text of ``first`` (and ``second``) pieces; None for a model without
+        segment embeddings, which must not be given any."""
+        if not self.segments:
+            return None
+        head = [0] * (1 + first + 1)  # [CLS] first [SEP]
+        return head if second is None else head + [1] * (second + 1)
 
     def frame(self, first: Sequence[int], language: str,
               second: Sequence[int] | None = None) -> tuple[list[int], list[bool]]:
@@ -159,7 +223,7 @@ def framing(tokenizer, architecture: str, languages: Sequence[str],
     return Framing(
         bos=tokenizer.cls_token_id, eos=tokenizer.sep_token_id, pad=tokenizer.pad_token_id,
         mask=tokenizer.mask_token_id, seq2seq=tagged, language_ids=ids,
-        double_separator=architecture == "xlm-roberta",
+        double_separator=architecture == "xlm-roberta", segments=architecture == "bert",
     )
 
 

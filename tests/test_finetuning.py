@@ -11,6 +11,7 @@ from conftest import LANGUAGES, SEED, SmallWorld
 
 from mtbridge import evaluation
 from mtbridge.finetuning import (
+    CUT_OFF,
     IGNORE,
     collate,
     encode_classification,
@@ -71,8 +72,8 @@ def test_tagging_truncation_keeps_whole_words(small_world: SmallWorld, tokenizer
         assert scored(cut) == scored(whole)[:kept]
         assert cut.ids[1:-1] == [piece for word in words[:kept] for piece in word]
         truncated += kept < cut.words
-        # Words cut off still get a prediction (class 0), so predictions align with the gold tags.
-        assert word_predictions(torch.ones(len(cut.ids), dtype=torch.long), cut) == [1] * kept + [0] * (
+        # Words cut off still get a prediction (CUT_OFF), so predictions align with the gold tags.
+        assert word_predictions(torch.ones(len(cut.ids), dtype=torch.long), cut) == [1] * kept + [CUT_OFF] * (
             cut.words - kept)
     assert truncated > 0
 
@@ -89,7 +90,17 @@ def content_runs(example) -> list[list[int]]:
     return runs
 
 
-@pytest.mark.parametrize("architecture", ["mbart", "xlm-roberta"])
+def split_runs(runs: list[list[int]], frame, lengths: list[int], max_length: int) -> list[list[int]]:
+    """The texts' pieces apart again where nothing separates a pair (mBART-50, NLLB): each half is
+    cut to ``share`` pieces, or the first keeps its own length."""
+    if len(runs) == len(lengths) or len(lengths) == 1:
+        return runs
+    share = (max_length - 2 - len(frame.separator())) // 2
+    first = min(lengths[0], share)
+    return [runs[0][:first], runs[0][first:]]
+
+
+@pytest.mark.parametrize("architecture", ["mbart", "xlm-roberta", "bert"])
 @pytest.mark.parametrize("task", ["nli", "topic"])
 def test_classification_truncation(small_world: SmallWorld, tokenizer, architecture: str, task: str) -> None:
     spec = task_spec(task, small_world.world)
@@ -103,7 +114,7 @@ def test_classification_truncation(small_world: SmallWorld, tokenizer, architect
         examples = encode_classification(rows, spec, tokenizer, frame, max_length, "x.parquet")
         for row, example, pieces in zip(rows, examples, texts, strict=True):
             assert len(example.ids) <= max_length and example.label == spec.labels.index(row["label"])
-            runs = content_runs(example)
+            runs = split_runs(content_runs(example), frame, [len(text) for text in pieces], max_length)
             assert len(runs) == len(pieces) and all(run for run in runs)
             assert all(run == text[:len(run)] for run, text in zip(runs, pieces, strict=True))
             assert example.ids.count(frame.eos) == (1 if len(pieces) == 1 else len(frame.separator()) + 1)

@@ -79,8 +79,9 @@ def test_mbart_framing(tokenizer) -> None:
     tag, eos = tokenizer.convert_tokens_to_ids("close_XX"), tokenizer.eos_token_id
     assert frame.frame([11, 12], "close") == ([tag, 11, 12, eos], [False, True, True, False])
     ids, content = frame.frame([11, 12], "close", [21, 22, 23])
-    assert ids == [tag, 11, 12, eos, 21, 22, 23, eos]
-    assert content == [False, True, True, False, True, True, True, False]
+    assert ids == [tag, 11, 12, 21, 22, 23, eos]  # as MBart50Tokenizer(a, b): nothing between the texts
+    assert content == [False, True, True, True, True, True, False]
+    assert frame.segment_ids(2, 3) is None
 
 
 def test_xlmr_framing(tokenizer) -> None:
