@@ -635,8 +635,7 @@ def local_input_checks(config: dict) -> list[tuple[str, Any]]:
         checks.append(("parallel.hub.path", partial(check_parallel_folder, config)))
     evaluation = config.get("evaluation") or {}
     if evaluation.get("source") == "flores" and "path" in evaluation["hub"]:
-        flores = evaluation["hub"]["path"]
-        checks.append(("evaluation.hub.path", partial(inputs.check_dataset_folder, flores)))
+        checks.append(("evaluation.hub.path", partial(check_flores_folder, config)))
     return checks
 
 
@@ -656,4 +655,22 @@ def check_parallel_folder(config: dict) -> None:
             raise ValueError(str(error)) from None
         for path in files:
             inputs.check_parallel_file(path, source, target)
+
+
+def check_flores_folder(config: dict) -> None:
+    """A local FLORES copy holds a file of the split for every study language (as their codes name it)."""
+    from mtbridge import inputs
+    from mtbridge.corpora import flores_code
+    from mtbridge.hub import parquet_files
+
+    evaluation = config["evaluation"]
+    root = Path(evaluation["hub"]["path"]).expanduser()
+    inputs.check_dataset_folder(root)
+    for language in config["study"]["languages"]:
+        try:
+            files = parquet_files(root, evaluation["split"], flores_code(language, evaluation["codes"]))
+        except FileNotFoundError as error:
+            raise ValueError(str(error)) from None
+        for path in files:
+            inputs.check_parquet(path)
 
