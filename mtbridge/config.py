@@ -606,47 +606,68 @@ def check_flores_codes(config: dict) -> None:
 
 def check_local_inputs(config: dict) -> None:
     """Files a config points at (a local checkpoint, dataset or release) are there and whole."""
-    for key, check in local_input_checks(config):
+    for key, given, check in local_input_checks(config):
         try:
             check()
         except ValueError as error:
-            raise ConfigError(f"config key {key}: {error}") from None
+            where = "" if Path(given).expanduser().is_absolute() else (
+                f" (a relative path is read from the study's folder {study_folder(config)}/)")
+            raise ConfigError(f"config key {key}: {error}{where}") from None
 
 
-def local_input_checks(config: dict) -> list[tuple[str, Any]]:
-    """(config key, check) for every local path of the config; hub ids are checked by their jobs."""
+def study_folder(config: dict) -> str:
+    from mtbridge.paths import study_root
+
+    return study_root(config["study"]["name"])
+
+
+def local_path(config: dict, given: str) -> Path:
+    """Where a job finds ``given``: jobs run in the study's folder, so a relative path is read from there."""
+    path = Path(given).expanduser()
+    return path if path.is_absolute() else Path(study_folder(config)) / path
+
+
+def local_input_checks(config: dict) -> list[tuple[str, str, Any]]:
+    """(config key, path as given, check) for every local path of the config; hub ids are checked by
+    their jobs once downloaded."""
     from mtbridge import inputs
 
-    checks: list[tuple[str, Any]] = []
+    checks: list[tuple[str, str, Any]] = []
     partial = functools.partial
     for name in config["study"]["models"]:
         spec = config["models"][name]
         for objective, ref in spec["hub"].items():
             if objective in spec["objectives"] and "path" in ref:
-                checks.append((f"models.{name}.hub.{objective}.path", partial(
-                    inputs.check_checkpoint, Path(ref["path"]).expanduser(), spec["architecture"],
+                checks.append((f"models.{name}.hub.{objective}.path", ref["path"], partial(
+                    inputs.check_checkpoint, local_path(config, ref["path"]), spec["architecture"],
                     spec["max_length"])))
     xglue = config.get("xglue") or {}
     if xglue.get("source") == "release":
-        checks.append(("xglue.release.path", partial(inputs.check_release, xglue["release"]["path"])))
+        given = xglue["release"]["path"]
+        checks.append(("xglue.release.path", given, partial(inputs.check_release, local_path(config, given))))
     if xglue.get("source") == "hub" and "path" in xglue["hub"]:
-        checks.append(("xglue.hub.path", partial(inputs.check_dataset_folder, xglue["hub"]["path"])))
+        given = xglue["hub"]["path"]
+        checks.append(("xglue.hub.path", given, partial(inputs.check_dataset_folder,
+                                                        local_path(config, given))))
     if "path" in config.get("parallel", {}).get("hub", {}):
-        checks.append(("parallel.hub.path", partial(check_parallel_folder, config)))
+        given = config["parallel"]["hub"]["path"]
+        checks.append(("parallel.hub.path", given, partial(check_parallel_folder, config,
+                                                           local_path(config, given))))
     evaluation = config.get("evaluation") or {}
     if evaluation.get("source") == "flores" and "path" in evaluation["hub"]:
-        checks.append(("evaluation.hub.path", partial(check_flores_folder, config)))
+        given = evaluation["hub"]["path"]
+        checks.append(("evaluation.hub.path", given, partial(check_flores_folder, config,
+                                                             local_path(config, given))))
     return checks
 
 
-def check_parallel_folder(config: dict) -> None:
+def check_parallel_folder(config: dict, root: Path) -> None:
     """Each language pair's Parquet files in a local parallel corpus, with both languages in them."""
     from mtbridge import inputs
     from mtbridge.corpora import pair_config
     from mtbridge.hub import parquet_files
 
     parallel = config["parallel"]
-    root = Path(parallel["hub"]["path"]).expanduser()
     inputs.check_dataset_folder(root)
     for source, target in parallel_pairs(config):
         try:
@@ -657,14 +678,13 @@ def check_parallel_folder(config: dict) -> None:
             inputs.check_parallel_file(path, source, target)
 
 
-def check_flores_folder(config: dict) -> None:
+def check_flores_folder(config: dict, root: Path) -> None:
     """A local FLORES copy holds a file of the split for every study language (as their codes name it)."""
     from mtbridge import inputs
     from mtbridge.corpora import flores_code
     from mtbridge.hub import parquet_files
 
     evaluation = config["evaluation"]
-    root = Path(evaluation["hub"]["path"]).expanduser()
     inputs.check_dataset_folder(root)
     for language in config["study"]["languages"]:
         try:

@@ -288,3 +288,11 @@ def test_snakemake_stops_before_the_dag_and_writes_nothing(workflow_copy: Path, 
     assert lines[0].startswith(f"config key {key}: ") and fragment in lines[0]
     after = sorted(path.relative_to(workflow_copy) for path in workflow_copy.rglob("*"))
     assert after == before and not (workflow_copy / "studies").exists()
+
+
+def test_a_relative_path_is_read_where_jobs_run(good_files: Path) -> None:
+    """Jobs run in studies/<name>/: a path relative to the project would be missed there, so it is here."""
+    config = local_paper(good_files)
+    config["xglue"]["release"]["path"] = "release.tar.gz"
+    assert_one_line(config, "config key xglue.release.path: studies/paper/release.tar.gz: no such file",
+                    "(a relative path is read from the study's folder studies/paper/)")
