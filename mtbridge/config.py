@@ -330,6 +330,7 @@ def check_config(config: dict) -> None:
     for name in study["models"]:
         check_objectives(name, config["models"][name], is_synthetic(config))
         check_fallback(name, config["models"][name], read)
+    check_before_compute(config)
 
 
 def is_synthetic(config: dict) -> bool:
@@ -524,3 +525,172 @@ def world_slice(config: dict, languages: list[str], sizes: tuple[str, ...]) -> d
     world["languages"] = {code: world["languages"][code] for code in languages}
     world["sizes"] = {key: world["sizes"][key] for key in sizes}
     return world
+
+
+# --- values the schema accepts but a job cannot use: each fails here, not hours into a run -----------
+
+BUILT_ARCHITECTURES = ("mbart", "xlm-roberta")  # mtbridge.models.build_config builds these from sizes
+MIN_DEBIASED_SENTENCES = 4  # debiased HSIC divides by n(n-3)(n-2)
+
+
+def check_before_compute(config: dict) -> None:
+    """Cross-checks of values that would make a job fail later (see docs/configuration.md)."""
+    for name in config["study"]["models"]:
+        spec = config["models"][name]
+        check_built_architecture(name, spec)
+        check_attention_heads(name, spec)
+    check_parallel_corpus_needed(config)
+    check_cka_sentences(config)
+    check_flores_codes(config)
+    check_local_inputs(config)
+
+
+def builds_here(spec: dict) -> bool:
+    """Whether the family's architecture is built from its sizes (source or random-init not from the hub)."""
+    return "source" not in spec["hub"] and bool({"source", "random-init"} & set(spec["objectives"]))
+
+
+def check_built_architecture(name: str, spec: dict) -> None:
+    """Only mBART and XLM-R are built from sizes; another architecture fails in the pretraining job."""
+    if builds_here(spec) and spec["architecture"] not in BUILT_ARCHITECTURES:
+        raise ConfigError(f"config key models.{name}.architecture: {spec['architecture']!r} is not built "
+                          f"from sizes here; expected one of {list(BUILT_ARCHITECTURES)} (or take "
+                          f"'source' from the hub)")
+
+
+def check_attention_heads(name: str, spec: dict) -> None:
+    """Attention splits the hidden size evenly over the heads; transformers refuses otherwise, in the job."""
+    if not builds_here(spec) or "hidden_size" not in spec or "attention_heads" not in spec:
+        return
+    if spec["hidden_size"] % spec["attention_heads"]:
+        raise ConfigError(f"config key models.{name}.attention_heads: {spec['attention_heads']} does not "
+                          f"divide hidden_size {spec['hidden_size']}; expected a divisor of it")
+
+
+def check_parallel_corpus_needed(config: dict) -> None:
+    """In the XGLUE study a continued objective trained here reads the `parallel` corpus."""
+    if is_synthetic(config) or "parallel" in config:
+        return
+    trained = [f"{name}.{objective}" for name in config["study"]["models"]
+               for objective in config["models"][name]["objectives"]
+               if objective in CONTINUED_OBJECTIVES and objective not in config["models"][name]["hub"]]
+    if trained:
+        raise ConfigError(f"config key parallel: required to train {trained} (continued pretraining reads "
+                          f"the parallel corpus); add `parallel` or take them from the hub")
+
+
+def check_cka_sentences(config: dict) -> None:
+    """The debiased CKA estimator needs at least 4 sentences; the analysis job would stop there."""
+    if config["analysis"]["estimator"] != "debiased":
+        return
+    key, count = (("world.sizes.evaluation", config["world"]["sizes"]["evaluation"]) if is_synthetic(config)
+                  else ("evaluation.max_sentences", config["evaluation"]["max_sentences"]))
+    if count < MIN_DEBIASED_SENTENCES:
+        raise ConfigError(f"config key {key}: {count} sentences, but the debiased CKA estimator "
+                          f"(analysis.estimator) needs at least {MIN_DEBIASED_SENTENCES}")
+
+
+def check_flores_codes(config: dict) -> None:
+    """Every study language needs a FLORES file code when FLORES gives the evaluation sentences."""
+    evaluation = config.get("evaluation") or {}
+    if evaluation.get("source") != "flores":
+        return
+    from mtbridge.tokenizer import NLLB_CODES
+
+    missing = [language for language in config["study"]["languages"]
+               if language not in evaluation["codes"] and language not in NLLB_CODES]
+    if missing:
+        raise ConfigError(f"config key evaluation.codes: no FLORES code for {missing}; add e.g. "
+                          f"`{missing[0]}: xxx_Latn` (ISO 639-3 and script)")
+
+
+def check_local_inputs(config: dict) -> None:
+    """Files a config points at (a local checkpoint, dataset or release) are there and whole."""
+    for key, given, check in local_input_checks(config):
+        try:
+            check()
+        except ValueError as error:
+            where = "" if Path(given).expanduser().is_absolute() else (
+                f" (a relative path is read from the study's folder {study_folder(config)}/)")
+            raise ConfigError(f"config key {key}: {error}{where}") from None
+
+
+def study_folder(config: dict) -> str:
+    from mtbridge.paths import study_root
+
+    return study_root(config["study"]["name"])
+
+
+def local_path(config: dict, given: str) -> Path:
+    """Where a job finds ``given``: jobs run in the study's folder, so a relative path is read from there."""
+    path = Path(given).expanduser()
+    return path if path.is_absolute() else Path(study_folder(config)) / path
+
+
+def local_input_checks(config: dict) -> list[tuple[str, str, Any]]:
+    """(config key, path as given, check) for every local path of the config; hub ids are checked by
+    their jobs once downloaded."""
+    from mtbridge import inputs
+
+    checks: list[tuple[str, str, Any]] = []
+    partial = functools.partial
+    for name in config["study"]["models"]:
+        spec = config["models"][name]
+        for objective, ref in spec["hub"].items():
+            if objective in spec["objectives"] and "path" in ref:
+                checks.append((f"models.{name}.hub.{objective}.path", ref["path"], partial(
+                    inputs.check_checkpoint, local_path(config, ref["path"]), spec["architecture"],
+                    spec["max_length"])))
+    xglue = config.get("xglue") or {}
+    if xglue.get("source") == "release":
+        given = xglue["release"]["path"]
+        checks.append(("xglue.release.path", given, partial(inputs.check_release, local_path(config, given))))
+    if xglue.get("source") == "hub" and "path" in xglue["hub"]:
+        given = xglue["hub"]["path"]
+        checks.append(("xglue.hub.path", given, partial(inputs.check_dataset_folder,
+                                                        local_path(config, given))))
+    if "path" in config.get("parallel", {}).get("hub", {}):
+        given = config["parallel"]["hub"]["path"]
+        checks.append(("parallel.hub.path", given, partial(check_parallel_folder, config,
+                                                           local_path(config, given))))
+    evaluation = config.get("evaluation") or {}
+    if evaluation.get("source") == "flores" and "path" in evaluation["hub"]:
+        given = evaluation["hub"]["path"]
+        checks.append(("evaluation.hub.path", given, partial(check_flores_folder, config,
+                                                             local_path(config, given))))
+    return checks
+
+
+def check_parallel_folder(config: dict, root: Path) -> None:
+    """Each language pair's Parquet files in a local parallel corpus, with both languages in them."""
+    from mtbridge import inputs
+    from mtbridge.corpora import pair_config
+    from mtbridge.hub import parquet_files
+
+    parallel = config["parallel"]
+    inputs.check_dataset_folder(root)
+    for source, target in parallel_pairs(config):
+        try:
+            files = parquet_files(root, pair_config(source, target), parallel["split"])
+        except FileNotFoundError as error:
+            raise ValueError(str(error)) from None
+        for path in files:
+            inputs.check_parallel_file(path, source, target)
+
+
+def check_flores_folder(config: dict, root: Path) -> None:
+    """A local FLORES copy holds a file of the split for every study language (as their codes name it)."""
+    from mtbridge import inputs
+    from mtbridge.corpora import flores_code
+    from mtbridge.hub import parquet_files
+
+    evaluation = config["evaluation"]
+    inputs.check_dataset_folder(root)
+    for language in config["study"]["languages"]:
+        try:
+            files = parquet_files(root, evaluation["split"], flores_code(language, evaluation["codes"]))
+        except FileNotFoundError as error:
+            raise ValueError(str(error)) from None
+        for path in files:
+            inputs.check_parquet(path)
+

@@ -34,14 +34,13 @@ from transformers.models.mbart.modeling_mbart import MBartEncoder
 from transformers.utils import logging as hf_logging
 
 from mtbridge import hub
+from mtbridge.inputs import MODEL_TYPES, check_checkpoint  # MODEL_TYPES: config `architecture` -> model_type
 from mtbridge.io import atomic_directory, read_json, write_json
 from mtbridge.tokenizer import load_tokenizer
 
 hf_logging.set_verbosity_error()
 hf_logging.disable_progress_bar()
 
-# config `architecture` -> transformers `model_type`
-MODEL_TYPES = {"mbart": "mbart", "xlm-roberta": "xlm-roberta", "bert": "bert", "nllb": "m2m_100"}
 ARCHITECTURES = tuple(MODEL_TYPES)
 PRETRAINING_CLASSES = {"mbart": MBartForConditionalGeneration, "xlm-roberta": XLMRobertaForMaskedLM,
                        "bert": BertForMaskedLM, "m2m_100": M2M100ForConditionalGeneration}
@@ -121,12 +120,17 @@ def model_files(ref: dict) -> tuple[str, ...]:
 
 
 def fetch_checkpoint(*, ref: dict, key: str, architecture: str, output_dir: str,
-                     trust_remote_code: bool = False) -> None:
+                     trust_remote_code: bool = False, max_length: int | None = None) -> None:
     """Copy a pinned hub checkpoint (or a local one) into the pipeline as safetensors plus tokenizer.
 
-    A checkpoint of another architecture than the config says fails here, before any compute.
+    A checkpoint of another architecture than the config says, with truncated weights or positions
+    shorter than ``max_length``, fails here in one line, before any compute.
     """
     folder = hub.snapshot(ref, key=key, allow_patterns=model_files(ref))
+    try:
+        check_checkpoint(folder, architecture, max_length)
+    except ValueError as error:
+        raise ValueError(f"config key {key}: {error}") from None
     expected = MODEL_TYPES[architecture]
     found = AutoConfig.from_pretrained(str(folder), trust_remote_code=trust_remote_code).model_type
     if found != expected:

@@ -6,4 +6,5 @@ run_job(
     snakemake,
     ref=params.ref, key=params.key, architecture=params.spec["architecture"],
     output_dir=snakemake.output[0], trust_remote_code=params.spec["trust_remote_code"],
+    max_length=params.spec["max_length"],
 )
