@@ -330,6 +330,7 @@ def check_config(config: dict) -> None:
     for name in study["models"]:
         check_objectives(name, config["models"][name], is_synthetic(config))
         check_fallback(name, config["models"][name], read)
+        check_distinct_tags(name, config["models"][name], continued_languages(config))
     check_before_compute(config)
 
 
@@ -433,6 +434,32 @@ def check_fallback(name: str, spec: dict, languages: list[str]) -> None:
     if unknown:
         raise ConfigError(f"config key models.{name}.language_fallback: {unknown} are not in "
                           f"study.languages or parallel.languages {languages}")
+
+
+def continued_languages(config: dict) -> list[str]:
+    """Languages continued pretraining reads: the study's (synthetic), or the train language and
+    ``parallel.languages`` (XGLUE)."""
+    if is_synthetic(config):
+        return list(config["study"]["languages"])
+    return [config["study"]["train_language"], *config.get("parallel", {}).get("languages", [])]
+
+
+def check_distinct_tags(name: str, spec: dict, languages: list[str]) -> None:
+    """Languages that share a tag through ``language_fallback`` must not both be continued-pretraining
+    languages of a tagged family: the tag is what tells an MT decoder which language to write."""
+    trained = [objective for objective in spec["objectives"]
+               if objective in CONTINUED_OBJECTIVES and objective not in spec["hub"]]
+    if not trained or spec["architecture"] not in SEQ2SEQ_ARCHITECTURES:
+        return
+    fallback, sharing = spec["language_fallback"], {}
+    for language in dict.fromkeys(languages):
+        sharing.setdefault(fallback.get(language, language), []).append(language)
+    for tag, group in sharing.items():
+        if len(group) > 1:
+            raise ConfigError(f"config key models.{name}.language_fallback: {group} share the language "
+                              f"tag of {tag!r}, but continued pretraining {trained} reads them all "
+                              f"(study.train_language and parallel.languages); drop one from "
+                              f"parallel.languages")
 
 
 def task_languages(config: dict, task: str) -> list[str]:

@@ -75,25 +75,45 @@ def write_flores_sentences(*, ref: dict, key: str, language: str, split: str, co
     write_parquet(rows, path, CORPUS_SCHEMA)
 
 
-def write_xnli_sentences(*, test_path: PathLike, language: str, max_sentences: int,
-                         path: PathLike) -> None:
-    """One language's XNLI test premises, each once (a premise has three hypotheses), numbered in
-    order: XNLI's test set is translated item by item, so the numbers align across languages."""
-    rows, previous = [], None
-    for row in read_parquet(test_path, CLASSIFICATION_SCHEMA).to_pylist():
-        if row["text_a"] != previous:
-            rows.append({"id": f"xnli-premise-{len(rows)}", "language": language, "text": row["text_a"]})
-            previous = row["text_a"]
-        if len(rows) == max_sentences:
-            break
-    write_parquet(rows, path, CORPUS_SCHEMA)
+def premise_starts(rows: list[dict]) -> list[int]:
+    """The rows where a new premise begins (each XNLI premise comes with three hypotheses in a row)."""
+    return [index for index, row in enumerate(rows)
+            if index == 0 or row["text_a"] != rows[index - 1]["text_a"]]
+
+
+def check_xnli_aligned(rows: list[dict], reference: list[dict], path: PathLike,
+                       reference_path: PathLike) -> None:
+    """XNLI is translated item by item, so row i is the same item in every language: a file whose
+    rows are shifted, dropped or reordered has English premises starting inside one of its own."""
+    if len(rows) != len(reference):
+        raise ValueError(f"{path}: {len(rows)} XNLI test rows, but {reference_path} has {len(reference)}: "
+                         "the file is not aligned with English; write the split again")
+    continued = sorted(set(premise_starts(reference)) - set(premise_starts(rows)))
+    if continued:
+        raise ValueError(f"{path}: XNLI test premises not aligned with {reference_path}: {len(continued)} "
+                         f"English premise(s) start where this file's premise goes on (first at row "
+                         f"{continued[0]}); write the split again")
+
+
+def write_xnli_sentences(*, test_path: PathLike, reference_path: PathLike, language: str,
+                         max_sentences: int, path: PathLike) -> None:
+    """One language's XNLI test premises, each once, keyed by the row where the premise starts in
+    the English test set (``reference_path``), not by a count: a translation that words one premise
+    two ways, or a shifted file, cannot pair the wrong sentences across languages."""
+    rows = read_parquet(test_path, CLASSIFICATION_SCHEMA).to_pylist()
+    reference = read_parquet(reference_path, CLASSIFICATION_SCHEMA).to_pylist()
+    check_xnli_aligned(rows, reference, test_path, reference_path)
+    starts = premise_starts(reference)[:max_sentences]
+    write_parquet([{"id": f"xnli-test-{start}", "language": language, "text": rows[start]["text_a"]}
+                   for start in starts], path, CORPUS_SCHEMA)
 
 
 def write_evaluation_set(*, evaluation: dict, language: str, path: PathLike,
-                         test_path: PathLike | None = None) -> None:
-    """One language's parallel evaluation sentences, from the source `evaluation` names."""
+                         test_path: PathLike | None = None, reference_path: PathLike | None = None) -> None:
+    """One language's parallel evaluation sentences, from the source `evaluation` names (for XNLI,
+    ``test_path`` is the language's test split and ``reference_path`` the English one)."""
     if evaluation["source"] == "xnli":
-        write_xnli_sentences(test_path=test_path, language=language,
+        write_xnli_sentences(test_path=test_path, reference_path=reference_path, language=language,
                              max_sentences=evaluation["max_sentences"], path=path)
     else:
         write_flores_sentences(ref=evaluation["hub"], key="evaluation.hub", language=language,

@@ -8,6 +8,10 @@ its child terminated, so no output appears after Snakemake gave up on it. Where 
 worker is reachable (disabled, not started yet, another host) the job simply runs in
 its own process: results are identical either way.
 
+Whoever can reach the worker's socket runs code as this user, so the socket lives in a fresh
+directory only this user can enter (mode 0700, checked by both ends), and the worker runs only
+the library functions the rules name as jobs (``job_functions``), whatever a request asks.
+
 This module imports only the standard library, so a thin job script starts fast.
 """
 
@@ -19,14 +23,18 @@ import importlib
 import json
 import logging
 import os
+import re
 import select
 import signal
 import socket
+import stat
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import traceback
+from collections.abc import Iterable
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -44,6 +52,13 @@ RESUME_ROOT = ".mtbridge/resume"
 PRELOAD = ("torch", "transformers", "mtbridge.models", "mtbridge.pretraining",
            "mtbridge.finetuning", "mtbridge.tables", "mtbridge.data", "mtbridge.tokenizer")
 LOG_FORMAT = "%(asctime)s %(levelname)s %(message)s"
+SOCKET_NAME = "worker.sock"
+# how a rule names its job's library function: job_settings("mtbridge.<module>:<function>", ...)
+JOB_FUNCTION = re.compile(r'job_settings\(\s*"(mtbridge(?:\.\w+)+:\w+)"')
+
+
+class RefusedJob(RuntimeError):
+    """The warm worker refused a request: a function that is not one of the rules' jobs."""
 
 
 def resolve(function: str):
@@ -124,6 +139,13 @@ def submit_to_worker(function: str, kwargs: dict[str, Any], log: str) -> int | N
     path = os.environ.get(SOCKET_VARIABLE)
     if not path:
         return None
+    try:
+        check_private(os.path.dirname(path))
+    except FileNotFoundError:
+        return None
+    except PermissionError as error:  # never hand a job to a socket someone else could have put there
+        sys.stderr.write(f"not using the warm worker: {error}\n")
+        return None
     client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         client.connect(path)
@@ -134,8 +156,10 @@ def submit_to_worker(function: str, kwargs: dict[str, Any], log: str) -> int | N
         request = {"function": function, "kwargs": kwargs, "log": os.path.abspath(log),
                    "cwd": os.getcwd()}
         client.sendall(json.dumps(request).encode() + b"\n")
-        reply = client.makefile("rb").readline()
-    return json.loads(reply)["exit"] if reply else 1
+        reply = json.loads(client.makefile("rb").readline() or b'{"exit": 1}')
+    if "error" in reply:
+        raise RefusedJob(reply["error"])
+    return reply["exit"]
 
 
 # --- the worker -----------------------------------------------------------------------------
@@ -188,8 +212,11 @@ def terminate(pid: int) -> None:
     os.waitpid(pid, 0)
 
 
-def serve(socket_path: str, owner_pid: int) -> None:
-    """Import the heavy modules once, then fork one child per job until ``owner_pid`` exits."""
+def serve(socket_path: str, owner_pid: int, allowed: Iterable[str]) -> None:
+    """Import the heavy modules once, then fork one child per job until ``owner_pid`` exits; a
+    request for a function outside ``allowed`` is refused, never imported."""
+    allowed = frozenset(allowed)
+    check_private(os.path.dirname(socket_path))
     for module in PRELOAD:
         importlib.import_module(module)
     with contextlib.suppress(FileNotFoundError):
@@ -205,7 +232,12 @@ def serve(socket_path: str, owner_pid: int) -> None:
         except TimeoutError:
             continue
         connection.settimeout(None)
-        request = json.loads(connection.makefile("rb").readline())
+        request = read_request(connection)
+        reason = refusal(request, allowed)
+        if reason:
+            with connection, contextlib.suppress(OSError):
+                connection.sendall(json.dumps({"exit": 1, "error": reason}).encode() + b"\n")
+            continue
         pid = os.fork()
         if pid == 0:
             server.close()
@@ -215,6 +247,57 @@ def serve(socket_path: str, owner_pid: int) -> None:
     server.close()
     with contextlib.suppress(FileNotFoundError):
         os.unlink(socket_path)
+    with contextlib.suppress(OSError):
+        os.rmdir(os.path.dirname(socket_path))
+
+
+def read_request(connection: socket.socket) -> dict:
+    """One JSON request line; anything else is an empty request (refused)."""
+    try:
+        request = json.loads(connection.makefile("rb").readline())
+    except ValueError:
+        return {}
+    return request if isinstance(request, dict) else {}
+
+
+def refusal(request: dict, allowed: frozenset[str]) -> str:
+    """Why the worker will not run ``request`` ('' if it will)."""
+    function = request.get("function")
+    if not isinstance(function, str) or function not in allowed:
+        return (f"warm worker refuses {function!r}: not a job function of the rules "
+                f"(job_settings(\"mtbridge.<module>:<function>\", ...) in rules/*.smk)")
+    if not isinstance(request.get("kwargs"), dict) or not all(
+            isinstance(request.get(key), str) for key in ("log", "cwd")):
+        return f"warm worker refuses a malformed request for {function!r}"
+    return ""
+
+
+def job_functions(rules_dir: str | os.PathLike) -> list[str]:
+    """The library functions the rules run as jobs, read from the rules themselves so the worker's
+    allow-list never drifts from them: each ``job_settings("mtbridge.<module>:<function>", ...)``."""
+    return sorted({name for path in sorted(Path(rules_dir).glob("*.smk"))
+                   for name in JOB_FUNCTION.findall(path.read_text(encoding="utf-8"))})
+
+
+def check_private(directory: str | os.PathLike) -> None:
+    """Refuse a socket directory that is not a real directory of this user's, closed to everyone
+    else (mode 0700): whoever can reach the socket runs jobs as this user."""
+    info = os.lstat(directory)
+    mode = stat.S_IMODE(info.st_mode)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or mode & 0o077:
+        raise PermissionError(f"{directory}: a warm worker's socket directory must be a directory of this "
+                              f"user's with mode 0700 (owner uid {info.st_uid}, mode {oct(mode)})")
+
+
+def private_directory() -> str:
+    """A fresh directory for the socket, created 0700 under a random name (no other user can have
+    made it first): under $XDG_RUNTIME_DIR where that is private, else the temporary directory."""
+    base = os.environ.get("XDG_RUNTIME_DIR")
+    try:
+        check_private(base or "")
+    except (OSError, PermissionError):
+        base = None
+    return tempfile.mkdtemp(prefix="mtbridge-", dir=base)
 
 
 def process_alive(pid: int) -> bool:
@@ -225,26 +308,35 @@ def process_alive(pid: int) -> bool:
     return True
 
 
-def start_worker(socket_path: str, log_path: str) -> subprocess.Popen:
-    """Start a worker owned by this process and point future jobs at it."""
-    Path(socket_path).parent.mkdir(parents=True, exist_ok=True)
+def start_worker(log_path: str, allowed: Iterable[str]) -> subprocess.Popen:
+    """Start a worker owned by this process that runs only the ``allowed`` functions (see
+    ``job_functions``), its socket in a fresh private directory; point future jobs at it."""
+    socket_path = os.path.join(private_directory(), SOCKET_NAME)
     Path(log_path).parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "a", encoding="utf-8") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "mtbridge.jobs", socket_path, str(os.getpid())],
+            [sys.executable, "-m", "mtbridge.jobs", socket_path, str(os.getpid()), *allowed],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
-    os.environ[SOCKET_VARIABLE] = os.path.abspath(socket_path)
+    os.environ[SOCKET_VARIABLE] = socket_path
     return process
 
 
 def stop_worker(process: subprocess.Popen | None) -> None:
-    os.environ.pop(SOCKET_VARIABLE, None)
-    if process is not None and process.poll() is None:
+    """Stop the worker and remove its socket and (now empty) directory."""
+    path = os.environ.pop(SOCKET_VARIABLE, None)
+    if process is None:
+        return
+    if process.poll() is None:
         process.terminate()
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=10)
+    if path:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        with contextlib.suppress(OSError):
+            os.rmdir(os.path.dirname(path))
 
 
 if __name__ == "__main__":
-    serve(sys.argv[1], int(sys.argv[2]))
+    serve(sys.argv[1], int(sys.argv[2]), sys.argv[3:])

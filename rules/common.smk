@@ -1,7 +1,5 @@
 # Configuration checks, the study grid, and the helpers the rules use instead of lambdas.
 import os
-import tempfile
-from hashlib import sha1
 
 from snakemake.utils import min_version
 
@@ -332,9 +330,9 @@ def all_analysis():
 
 
 # --- the warm worker: torch and transformers imported once, every job forked from it ---------
-WARM_SOCKET = os.path.join(
-    tempfile.gettempdir(), f"mtbridge-{sha1(os.getcwd().encode()).hexdigest()[:12]}-{os.getpid()}.sock"
-)
+# It runs only the functions the rules name in job_settings (mtbridge.jobs.job_functions), and its
+# socket lives in a fresh directory only this user can enter (mtbridge.jobs.private_directory).
+WARM_RULES = os.path.join(workflow.basedir, "rules")
 _warm = {}
 
 
@@ -342,9 +340,9 @@ onstart:
     # only where jobs run on this machine: a cluster job must run inside its own allocation, even
     # when a --config on the command line dropped the profile's warm_workers=False
     if config["warm_workers"] and workflow.local_exec:
-        from mtbridge.jobs import start_worker
+        from mtbridge.jobs import job_functions, start_worker
 
-        _warm["process"] = start_worker(WARM_SOCKET, "logs/warm_worker.log")
+        _warm["process"] = start_worker("logs/warm_worker.log", job_functions(WARM_RULES))
 
 
 onsuccess:

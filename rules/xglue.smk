@@ -15,6 +15,13 @@ def evaluation_inputs(wildcards):
     return []
 
 
+def evaluation_reference(wildcards):
+    """XNLI's English test split: where each premise starts, the key that aligns every language."""
+    if config["evaluation"]["source"] == "xnli":
+        return [paths.task_split("xnli", "test", TRAIN)]
+    return []
+
+
 rule xglue_release:
     input:
         settings=job_settings("mtbridge.xglue:install_release", release=config["xglue"].get("release")),
@@ -61,6 +68,7 @@ rule hub_parallel_corpus:
 rule evaluation_sentences:
     input:
         test=evaluation_inputs,
+        reference=evaluation_reference,
         settings=job_settings("mtbridge.corpora:write_evaluation_set", evaluation=config["evaluation"]),
     output:
         paths.evaluation_set("{language}"),

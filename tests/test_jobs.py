@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -21,6 +23,7 @@ from mtbridge import jobs
 JOB_MODULE = "mtbridge_test_job_functions"
 JOB_SOURCE = '''
 import json
+import re
 import logging
 import os
 import time
@@ -79,20 +82,24 @@ def job_dir() -> Iterator[Path]:
         shutil.rmtree(directory, ignore_errors=True)
 
 
+ALLOWED = [f"{JOB_MODULE}:{name}" for name in ("write", "whoami", "fail", "slow")]
+
+
 @pytest.fixture(scope="module")
 def worker(job_dir: Path) -> Iterator[Worker]:
-    path, log = str(job_dir / "w.sock"), job_dir / "worker.log"
+    log = job_dir / "worker.log"
     with pytest.MonkeyPatch.context() as patch:
         patch.delenv(jobs.SOCKET_VARIABLE, raising=False)  # restored after stop_worker pops it
-        process = jobs.start_worker(path, str(log))
+        process = jobs.start_worker(str(log), ALLOWED)
+        path = os.environ[jobs.SOCKET_VARIABLE]
         try:
-            assert os.environ[jobs.SOCKET_VARIABLE] == path
             wait_for(lambda: os.path.exists(path) or process.poll() is not None, 120, "the worker")
             assert process.poll() is None, log.read_text()
             yield Worker(process, path)
         finally:
             jobs.stop_worker(process)
             assert jobs.SOCKET_VARIABLE not in os.environ and process.poll() is not None
+            assert not os.path.exists(os.path.dirname(path))  # socket and directory removed
 
 
 @pytest.fixture(params=["worker", "in-process"])
@@ -183,3 +190,80 @@ def test_client_leaving_terminates_the_job(worker: Worker, tmp_path: Path) -> No
     assert jobs.submit_to_worker(f"{JOB_MODULE}:write", {"path": str(out), "text": "next"},
                                  str(tmp_path / "next.log")) == 0
     assert out.read_text() == "NEXT"
+
+
+# --- only this user, only the rules' jobs -----------------------------------------------------
+
+
+def ask(worker: Worker, function: str, tmp_path: Path, **kwargs) -> dict:
+    """Send one raw request, as any process able to reach the socket could, and read the reply."""
+    request = {"function": function, "kwargs": kwargs, "log": str(tmp_path / "asked.log"), "cwd": os.getcwd()}
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+        client.connect(worker.socket)
+        client.sendall(json.dumps(request).encode() + b"\n")
+        return json.loads(client.makefile("rb").readline())
+
+
+@pytest.mark.parametrize("function", ["os:system", "mtbridge.io:write_text", "subprocess:run", "nonsense"])
+def test_worker_refuses_functions_that_are_not_jobs(worker: Worker, tmp_path: Path, function: str,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    marker = tmp_path / "owned"
+    reply = ask(worker, function, tmp_path, command=f"touch {marker}", path=str(marker), text="x")
+    assert reply["exit"] == 1
+    assert reply["error"].startswith(f"warm worker refuses {function!r}: not a job function of the rules")
+    assert not marker.exists() and not (tmp_path / "asked.log").exists()
+    monkeypatch.setenv(jobs.SOCKET_VARIABLE, worker.socket)
+    with pytest.raises(jobs.RefusedJob, match=f"refuses {function!r}"):
+        jobs.submit_to_worker(function, {"command": f"touch {marker}"}, str(tmp_path / "l"))
+    assert not marker.exists()
+    assert jobs.submit_to_worker(f"{JOB_MODULE}:write", {"path": str(marker), "text": "ok"},
+                                 str(tmp_path / "ok.log")) == 0  # still serving the allowed ones
+
+
+def test_worker_socket_directory_is_private(worker: Worker) -> None:
+    directory = os.lstat(os.path.dirname(worker.socket))
+    assert stat.S_ISDIR(directory.st_mode) and stat.S_IMODE(directory.st_mode) == 0o700
+    assert directory.st_uid == os.getuid()
+
+
+@pytest.mark.parametrize("mode", [0o750, 0o701, 0o777])
+def test_an_open_socket_directory_is_refused(tmp_path: Path, mode: int, monkeypatch: pytest.MonkeyPatch,
+                                             restore_mtbridge_logger: None) -> None:
+    directory = tmp_path / "sockets"
+    directory.mkdir()
+    directory.chmod(mode)
+    with pytest.raises(PermissionError, match=f"{directory}: a warm worker's socket directory must be"):
+        jobs.check_private(directory)
+    with pytest.raises(PermissionError, match="mode 0700"):
+        jobs.serve(str(directory / jobs.SOCKET_NAME), os.getpid(), ALLOWED)
+    assert not (directory / jobs.SOCKET_NAME).exists()
+    # a client never hands its job to such a socket: it runs the job itself
+    monkeypatch.setenv(jobs.SOCKET_VARIABLE, str(directory / jobs.SOCKET_NAME))
+    assert jobs.submit_to_worker(f"{JOB_MODULE}:fail", {"message": "never"}, str(tmp_path / "l")) is None
+
+
+def test_private_directory_prefers_a_private_runtime_dir(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    runtime = tmp_path / "run"
+    runtime.mkdir(mode=0o700)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
+    made = Path(jobs.private_directory())
+    assert made.parent == runtime and stat.S_IMODE(made.stat().st_mode) == 0o700
+    runtime.chmod(0o755)  # shared: not used
+    other = Path(jobs.private_directory())
+    assert other.parent == Path(tempfile.gettempdir()) and stat.S_IMODE(other.stat().st_mode) == 0o700
+    other.rmdir()
+
+
+def test_the_allow_list_is_every_job_function_the_rules_name() -> None:
+    rules = Path(__file__).resolve().parent.parent / "rules"
+    allowed = jobs.job_functions(rules)
+    named = {match for path in rules.glob("*.smk") for match in
+             re.findall(r'"(mtbridge\.\w+:\w+)"', path.read_text())}
+    assert set(allowed) == named and len(allowed) > 20
+    assert {"mtbridge.finetuning:finetune", "mtbridge.pretraining:random_init",
+            "mtbridge.corpora:write_evaluation_set"} <= set(allowed)
+    for name in allowed:  # each one a function defined in its module (read, not imported)
+        module, function = name.split(":")
+        source = (rules.parent / Path(*module.split("."))).with_suffix(".py").read_text()
+        assert f"def {function}(" in source, name

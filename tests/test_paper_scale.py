@@ -49,10 +49,11 @@ from mtbridge.config import (
 )
 from mtbridge.corpora import write_evaluation_set, write_parallel_corpus, write_xglue_split
 from mtbridge.data import read_task_split
+from mtbridge.io import write_parquet
 from mtbridge.models import MODEL_TYPES, fetch_checkpoint, load_encoder, load_pretrained
 from mtbridge.pretraining import continue_pretraining, random_init
 from mtbridge.representations import dump_activations, open_dump
-from mtbridge.tasks import task_baselines
+from mtbridge.tasks import CLASSIFICATION_SCHEMA, task_baselines
 from mtbridge.tokenizer import NLLB_CODES, framing, language_code, language_codes, load_tokenizer
 from mtbridge.xglue import HUB_MISSING, XGLUE_LANGUAGES, xglue_task_spec
 
@@ -264,6 +265,53 @@ def test_flores_sentences_from_the_cached_layout_align_across_languages(offline_
         write_evaluation_set(evaluation=wrong, language="bg", path=str(tmp_path / "x.parquet"))
 
 
+def write_xnli_test(path: Path, language: str, premises: list[str]) -> str:
+    """An XNLI test split: each premise with its three hypotheses, in a row, as XGLUE stores them."""
+    labels = ("entailment", "neutral", "contradiction")
+    rows = [{"id": f"xnli-test-{language}-{index}", "language": language, "text_a": premise,
+             "text_b": f"hypothesis {index}", "label": labels[index % 3]}
+            for index, premise in enumerate(premise for premise in premises for _ in labels)]
+    write_parquet(rows, path, CLASSIFICATION_SCHEMA)
+    return str(path)
+
+
+XNLI = {"source": "xnli", "max_sentences": 10}
+
+
+def write_xnli_evaluation(tmp_path: Path, language: str, test: str, reference: str) -> list[dict]:
+    path = tmp_path / f"{language}.parquet"
+    write_evaluation_set(evaluation=XNLI, language=language, path=str(path), test_path=test,
+                         reference_path=reference)
+    return pq.read_table(path).to_pylist()
+
+
+def test_xnli_premises_are_keyed_by_the_english_row_they_start_at(tmp_path: Path) -> None:
+    english = write_xnli_test(tmp_path / "en-test.parquet", "en", ["A", "B", "C"])
+    german = write_xnli_test(tmp_path / "de-test.parquet", "de", ["a", "b", "c"])
+    rows = tmp_path / "de-split.parquet"  # one premise worded two ways in its own rows: still aligned
+    table = pq.read_table(german).to_pylist()
+    table[4]["text_a"] = "b, anders"
+    write_parquet(table, rows, CLASSIFICATION_SCHEMA)
+    en = write_xnli_evaluation(tmp_path, "en", english, english)
+    de = write_xnli_evaluation(tmp_path, "de", str(rows), english)
+    assert [row["id"] for row in de] == [row["id"] for row in en] == [f"xnli-test-{row}" for row in (0, 3, 6)]
+    assert [row["text"] for row in de] == ["a", "b", "c"]
+
+
+@pytest.mark.parametrize("shift", ["dropped", "merged"])
+def test_a_misaligned_xnli_file_fails_naming_it(tmp_path: Path, shift: str) -> None:
+    english = write_xnli_test(tmp_path / "en-test.parquet", "en", ["A", "B", "C", "D"])
+    premises = ["a", "b", "c", "d"] if shift == "dropped" else ["a", "a", "c", "d"]
+    german = write_xnli_test(tmp_path / "de-test.parquet", "de", premises)
+    if shift == "dropped":  # the first row lost, the rest shifted up by one, the count kept
+        table = pq.read_table(german).to_pylist()
+        write_parquet(table[1:] + table[-1:], german, CLASSIFICATION_SCHEMA)
+    with pytest.raises(ValueError) as error:
+        write_xnli_evaluation(tmp_path, "de", german, english)
+    assert one_line(error).startswith(f"{german}: XNLI test premises not aligned with {english}")
+    assert not (tmp_path / "de.parquet").exists()
+
+
 @pytest.mark.parametrize("architecture", ARCHITECTURES)
 def test_random_init_of_a_hub_family_keeps_architecture_and_tokenizer(standins: StandIns, tmp_path: Path,
                                                                        architecture: str) -> None:
@@ -389,6 +437,33 @@ def test_paper_config_languages_resolve_against_the_real_code_tables() -> None:
     assert (NLLB_CODES["zh"], NLLB_CODES["sw"]) == ("zho_Hans", "swh_Latn")
 
 
+def test_paper_continued_pretraining_languages_have_distinct_tags() -> None:
+    """An MT decoder is told the language to write by its tag alone: two languages of one family's
+    continued pretraining must not share one (issue 13: bg: ru and el: en did)."""
+    from transformers.models.mbart50.tokenization_mbart50 import FAIRSEQ_LANGUAGE_CODES as MBART50
+
+    config = load_config(PAPER)
+    languages = [config["study"]["train_language"], *config["parallel"]["languages"]]
+    fallback = config["models"]["mbart50cp"]["language_fallback"]
+    tags = [language_code(language, list(MBART50), fallback) for language in languages]
+    assert len(set(tags)) == len(tags), dict(zip(languages, tags, strict=True))
+
+
+def test_shared_tags_are_allowed_where_nothing_is_continued_here(paper_raw: dict, tmp_path: Path) -> None:
+    """mbart50's MT checkpoints come from the hub: its fallbacks only tag encoder inputs."""
+    raw = copy.deepcopy(paper_raw)
+    raw["study"]["models"] = ["mbart50", "xlmr"]
+    raw["parallel"]["languages"] = ["bg", "el", "ru"]
+    path = tmp_path / "paper.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    assert load_config(path)["models"]["mbart50"]["language_fallback"] == {"bg": "ru", "el": "en"}
+
+
+def test_every_paper_family_has_a_random_init_floor() -> None:
+    config = load_config(PAPER)
+    assert [name for name, spec in config["models"].items() if "random-init" not in spec["objectives"]] == []
+
+
 # --- configs/paper.yaml -------------------------------------------------------------------------
 
 
@@ -406,7 +481,8 @@ def test_paper_config_loads(paper_raw: dict) -> None:
                         "xlmrlarge": "xlm-roberta", "mbert": "bert", "nllb": "nllb"}
     assert set(config["models"]["mbart50"]["hub"]) == {"source", "mt-o2m", "mt-m2o", "mt-m2m"}
     assert set(config["models"]["mbart50cp"]["hub"]) == {"source"}
-    assert set(config["models"]["mbart50cp"]["objectives"]) == {"source", *CONTINUED_OBJECTIVES}
+    assert set(config["models"]["mbart50cp"]["objectives"]) == {"source", "random-init",
+                                                                 *CONTINUED_OBJECTIVES}
     assert config["parallel"]["split"] == "train" and config["models"]["nllb"]["trust_remote_code"] is False
     # optional families load too
     study = {**paper_raw["study"], "models": [*paper_raw["study"]["models"], "xlmrlarge", "nllb"]}
@@ -457,6 +533,11 @@ PAPER_MISTAKES = [  # (change, the start of the one-line message)
     (change("models.mbert.architecture", "gpt2"),
      "config key models.mbert.architecture: 'gpt2' is not one of"),
     (change("evaluation.codes.zh", "zh"), "config key evaluation.codes.zh: 'zh' does not match"),
+    (change("parallel.languages", ["ar", "el", "de"]),
+     "config key models.mbart50cp.language_fallback: ['en', 'el'] share the language tag of 'en', but "
+     "continued pretraining ['denoise-cp', 'mt-m2m', 'mt-o2m', 'mt-m2o'] reads them all"),
+    (change("parallel.languages", ["bg", "de", "ru"]),
+     "config key models.mbart50cp.language_fallback: ['bg', 'ru'] share the language tag of 'ru'"),
 ]
 
 
@@ -590,7 +671,7 @@ PAPER_VARIANTS = [  # (edits of configs/paper.yaml by dotted key)
     pytest.param({}, id="as-shipped"),
     # every family, the release instead of the hub (POS pt comes back), XNLI premises for CKA
     pytest.param({"study.models": ["mbart50", "mbart50cp", "xlmr", "xlmrlarge", "mbert", "nllb"],
-                  "models.mbert.objectives": ["source", "random-init"],
+                  "models.mbert.objectives": ["source"],  # a family may go without its floor
                   "xglue": {"source": "release",
                             "release": {"path": "/data/xglue_full_dataset.tar.gz", "sha256": "a" * 64}},
                   "evaluation": {"source": "xnli", "max_sentences": 1000}},

@@ -5,4 +5,5 @@ run_job(
     snakemake,
     evaluation=job_params(snakemake).evaluation, language=snakemake.wildcards.language,
     path=snakemake.output[0], test_path=snakemake.input.test[0] if snakemake.input.test else None,
+    reference_path=snakemake.input.reference[0] if snakemake.input.reference else None,
 )
