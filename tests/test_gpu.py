@@ -1,10 +1,17 @@
 """The real-scale path on a GPU: an mBART-50-sized model (random weights, the real classes and tokenizer
 type) fine-tuned and scored on an XGLUE-format task, its activations dumped and its spectra computed,
-in bfloat16 autocast. Skipped where no CUDA device is visible (CI has none)."""
+in bfloat16 autocast. Skipped where no CUDA device is visible (CI has none).
+
+The GPU check (benchmarks/gpu_check.py, scripts/gpu_check.sh) runs everywhere: its CPU smoke test,
+its refusal without a GPU, its time budget, and the shape of its mbart-large-50 stand-in."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -20,7 +27,8 @@ from mtbridge.representations import dump_activations, open_dump
 from mtbridge.tasks import CLASSIFICATION_SCHEMA, CORPUS_SCHEMA
 from mtbridge.xglue import xglue_task_spec
 
-pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device visible")
+ROOT = Path(__file__).resolve().parents[1]
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device visible")
 
 WORDS = ("the", "a", "cat", "dog", "sat", "ran", "on", "under", "mat", "house", "red", "big", "small",
          "green", "tree", "river")
@@ -55,6 +63,7 @@ def xnli_rows(language: str, count: int) -> list[dict]:
     return rows
 
 
+@needs_cuda
 def test_finetune_predict_dump_and_spectra_in_bfloat16(tmp_path: Path) -> None:
     checkpoint = tmp_path / "checkpoint"
     mbart50_sized_checkpoint(checkpoint)
@@ -98,3 +107,81 @@ def test_finetune_predict_dump_and_spectra_in_bfloat16(tmp_path: Path) -> None:
     print(f"\nGPU {torch.cuda.get_device_name()}: fine-tuning 32 steps of 64 examples in {finetuning:.1f} s "
           f"({2048 / finetuning:.0f} examples/s incl. dev evaluation); dump of 1000 sentences "
           f"in {dumping:.1f} s")
+
+
+# --- the GPU check script -----------------------------------------------------------------------
+
+
+def gpu_check_module():
+    if "gpu_check" not in sys.modules:  # dataclasses look their module up there
+        spec = importlib.util.spec_from_file_location("gpu_check", ROOT / "benchmarks" / "gpu_check.py")
+        sys.modules["gpu_check"] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(sys.modules["gpu_check"])
+    return sys.modules["gpu_check"]
+
+
+def test_gpu_check_runs_every_phase_on_the_cpu(tmp_path: Path) -> None:
+    gpu_check = gpu_check_module()
+    output = tmp_path / "gpu_check.json"
+    command = ["bash", str(ROOT / "scripts" / "gpu_check.sh"), "--device", "cpu", "--size", "tiny",
+               "--threads", "1", "--output", str(output)]
+    done = subprocess.run(command,
+                          env={**os.environ, "PYTHON": sys.executable}, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    report = json.loads(output.read_text())
+    assert report["complete"] and report["skipped"] == [] and report["device"] == "cpu"
+    assert [phase["phase"] for phase in report["phases"]] == list(gpu_check.PHASES)
+    for phase in report["phases"]:
+        assert phase["steps"] > 0 and phase["wall_s"] > 0, phase
+        if phase["phase"] == "spectra":
+            assert phase["matrices_per_s"] > 0, phase
+        else:
+            assert phase["tokens_per_s"] > 0 and phase["sentences_per_s"] > 0, phase
+        printed = [text for text in lines if text.split()[:1] == [phase["phase"]]]
+        assert len(printed) == 1, done.stdout
+        assert printed[0].split()[1] == str(phase["steps"])
+
+
+def test_gpu_check_refuses_without_a_gpu(tmp_path: Path) -> None:
+    output = tmp_path / "gpu_check.json"
+    command = [sys.executable, str(ROOT / "benchmarks" / "gpu_check.py"), "--output", str(output)]
+    done = subprocess.run(command,
+                          env={**os.environ, "CUDA_VISIBLE_DEVICES": ""}, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert done.stderr.startswith("gpu_check: no CUDA GPU visible") and "--device cpu" in done.stderr
+    assert not output.exists()
+
+
+def test_gpu_check_stops_at_its_budget(tmp_path: Path, capsys) -> None:
+    output = tmp_path / "gpu_check.json"
+    status = gpu_check_module().main(["--device", "cpu", "--size", "tiny", "--threads", "1",
+                                      "--budget-s", "0.01", "--output", str(output)])
+    report = json.loads(output.read_text())
+    assert status == 3 and not report["complete"] and report["skipped"]
+    assert "budget of 0.01 s is spent" in capsys.readouterr().out
+
+
+def test_gpu_check_stand_in_is_mbart_large_50_shaped(tmp_path: Path) -> None:
+    """The config and tokenizer it builds: mbart-large-50's vocabulary, sizes and 610,879,488 parameters."""
+    from transformers import AutoConfig, MBartForConditionalGeneration
+
+    from mtbridge.tokenizer import framing, load_tokenizer
+
+    gpu_check = gpu_check_module()
+    size = gpu_check.SIZES["mbart-large-50"]
+    gpu_check.stand_in_source(size, tmp_path)
+    tokenizer, config = load_tokenizer(tmp_path), AutoConfig.from_pretrained(tmp_path)
+    assert len(tokenizer) == config.vocab_size == 250054
+    assert (config.d_model, config.encoder_layers, config.decoder_layers, config.encoder_attention_heads,
+            config.encoder_ffn_dim, config.max_position_embeddings) == (1024, 12, 12, 16, 4096, 1024)
+    with torch.device("meta"):
+        model = MBartForConditionalGeneration(config)
+    assert sum(parameter.numel() for parameter in model.parameters()) == 610_879_488
+    assert framing(tokenizer, "mbart", ["en", "de"]).language_ids == {"en": 250004, "de": 250003}
+    sentence = gpu_check.Text(size).sentence()
+    assert len(tokenizer(sentence, add_special_tokens=False)["input_ids"]) == len(sentence.split())
