@@ -53,7 +53,6 @@ PSEEDS = STUDY["pretraining_seeds"]
 SYNTHETIC = is_synthetic(config)
 # languages continued pretraining reads: the study's (synthetic), or en and the parallel corpus's (XGLUE)
 CONTINUED_LANGUAGES = LANGUAGES if SYNTHETIC else [TRAIN, *(b for _, b in parallel_pairs(config))]
-EVALUATION_SPLITS = ["dev", "test"]  # every language; the train split exists for TRAIN only
 TASK_LANGUAGES = {task: task_languages(config, task) for task in TASKS}
 ANALYSIS_LANGUAGES = evaluation_languages(config)
 # tasks with splits to write: the study's, and XNLI when its test premises are the evaluation set
@@ -216,10 +215,11 @@ def trains_continued():
 
 
 def data_outputs():
-    """Every file of the data phase: task splits, corpora, evaluation sets (and the tokenizer)."""
-    files = [paths.task_split(task, "train", TRAIN) for task in TASKS]
-    files += [paths.task_split(task, split, language) for task in TASKS
-              for language in TASK_LANGUAGES[task] for split in EVALUATION_SPLITS]
+    """Every file of the data phase the study reads: each task's train and dev split in TRAIN (fine-tuning
+    selects on that dev split), its test split in every language, corpora, evaluation sets (and the
+    tokenizer). Exactly what `all` builds, so `dvc repro` after a plain Snakemake run has nothing to do."""
+    files = [paths.task_split(task, split, TRAIN) for task in TASKS for split in ("train", "dev")]
+    files += [paths.task_split(task, "test", language) for task in TASKS for language in TASK_LANGUAGES[task]]
     files += [paths.evaluation_set(language) for language in ANALYSIS_LANGUAGES]
     if SYNTHETIC or trains_continued():
         files += [paths.parallel_corpus(a, b) for a, b in parallel_pairs(config)]

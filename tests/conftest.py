@@ -10,6 +10,7 @@ import copy
 import logging
 import os
 import shutil
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -135,6 +136,16 @@ def restore_mtbridge_logger() -> Iterator[None]:
         if handler not in saved[0]:
             handler.close()
     logger.handlers[:], logger.level, logger.propagate = saved
+
+
+def copy_checkout(target: Path) -> None:
+    """The project's files as a fresh repository would hold them (tracked and new, not ignored)."""
+    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True,
+                            text=True, check=True).stdout.split()
+    for name in listed:
+        if (ROOT / name).is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, target / name)
 
 
 def copy_workflow(destination: Path) -> Path:

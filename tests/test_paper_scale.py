@@ -8,8 +8,10 @@ the real tokenizer classes, OPUS-100 and FLORES+ layouts, a fake cache entry, th
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -21,7 +23,7 @@ import pyarrow.parquet as pq
 import pytest
 import torch
 import yaml
-from conftest import copy_workflow
+from conftest import copy_checkout, copy_workflow
 from paper_fixtures import (
     ARCHITECTURES,
     LANGUAGES,
@@ -729,8 +731,8 @@ def e2e_config(standins: StandIns, tarball: Path, sha256: str) -> dict:
     cached = {"id": MMT_ID, "revision": standins.commits[MMT_ID]}
     return {
         "seed": 3,
-        "study": {"models": list(E2E_MODELS), "tasks": E2E_TASKS, "languages": list(LANGUAGES),
-                  "train_language": "en", "seeds": [1]},
+        "study": {"name": "paper-shaped", "models": list(E2E_MODELS), "tasks": E2E_TASKS,
+                  "languages": list(LANGUAGES), "train_language": "en", "seeds": [1]},
         "xglue": {"source": "release", "release": {"path": str(tarball), "sha256": sha256},
                   "max_examples": {"train": 3, "dev": 3, "test": 3}},
         "parallel": {"hub": {"id": PARALLEL_ID, "revision": standins.commits[PARALLEL_ID]},
@@ -906,3 +908,79 @@ def test_an_edit_reruns_only_the_jobs_that_read_it(paper_run: PaperRun, tmp_path
     assert result.returncode == 0, result.stderr[-3000:]
     planned = planned_counts(result.stdout + result.stderr)
     assert planned == expected, ", ".join(f"{rule} {count}" for rule, count in sorted(planned.items()))
+
+
+# --- sharing the paper-shaped study through DVC ------------------------------------------------
+
+
+def run(cwd: Path, *command: str, environment: dict[str, str]) -> subprocess.CompletedProcess:
+    """A command with the test's virtual environment first on PATH; its output on failure."""
+    environment = {**environment, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{environment['PATH']}"}
+    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, env=environment, timeout=900)
+    assert result.returncode == 0, f"{' '.join(command)}:\n{(result.stdout + result.stderr)[-4000:]}"
+    return result
+
+
+def artifacts(study: Path) -> dict[str, tuple[str, int]]:
+    """Every artifact of a study root, by path inside it: sha256 and mtime."""
+    return {str(path.relative_to(study)): (hashlib.sha256(path.read_bytes()).hexdigest(),
+                                           path.stat().st_mtime_ns)
+            for folder in paths.ARTIFACT_FOLDERS for path in sorted((study / folder).rglob("*"))
+            if path.is_file() and path.name != ".gitignore"}
+
+
+def contents(study: Path) -> dict[str, str]:
+    return {name: digest for name, (digest, _) in artifacts(study).items()}
+
+
+@pytest.mark.workflow
+def test_paper_shaped_study_is_shared_through_dvc(paper_run: PaperRun, tmp_path: Path) -> None:
+    """Publish the study with `dvc repro` + `dvc push`, clone, `scripts/pull.sh`: nothing to rerun.
+
+    The colleague's environment has an empty Hugging Face cache: jobs, never the DAG, read the hub, so
+    nothing from it is needed to check that pulled artifacts are up to date. The local files the config
+    names (the XGLUE release, {path} checkpoints) are at the same paths: the DAG checks that they exist."""
+    name, git = paper_run.config["study"]["name"], ("git", "-c", "user.name=t", "-c", "user.email=t@t")
+    origin = tmp_path / "origin"  # a copy of the fixture's workdir: the other tests keep theirs as it was
+    shutil.copytree(paper_run.workdir, origin, symlinks=True)
+    copy_checkout(origin)  # dvc.yaml, .dvc/, scripts/, mtbridge/ (stage deps), as a clone would have them
+    configfile = Path("configs") / f"{name}.yaml"
+    shutil.copy2(paper_run.configfile, origin / configfile)
+    stages = (origin / "dvc.yaml").read_text()
+    assert "\n      default: config.yaml\n" in stages
+    (origin / "dvc.yaml").write_text(stages.replace("\n      default: config.yaml\n",
+                                                    f"\n      {name}: {configfile}\n"))
+    before = artifacts(origin / paths.study_root(name))
+    assert contents(paper_run.study) == {path: digest for path, (digest, _) in before.items()}
+
+    def publish(*command: str) -> subprocess.CompletedProcess:
+        return run(origin, *command, environment=paper_run.environment)
+
+    publish("git", "init", "-q")
+    publish("git", "add", "-A")
+    publish(*git, "commit", "-qm", "study")
+    publish("dvc", "repro")
+    after = artifacts(origin / paths.study_root(name))
+    assert {path: digest for path, (digest, _) in after.items()} == contents(paper_run.study)
+    # Snakemake had nothing to do: only DVC's single-file outputs were touched (copied back from its cache)
+    assert {path for path in after if after[path] != before[path]} <= {
+        "results/summary.json", "results/findings.md", "results/findings.provenance.json",
+        "results/summary.provenance.json"}
+    publish("dvc", "remote", "add", "-d", "shared", str(tmp_path / "remote"))
+    publish("dvc", "remote", "modify", "shared", "verify", "true")
+    publish("dvc", "push", "-q")
+    publish("git", "add", "-A")
+    publish(*git, "commit", "-qm", "results")
+
+    colleague = tmp_path / "colleague"
+    run(tmp_path, "git", "clone", "-q", str(origin), str(colleague), environment=paper_run.environment)
+    (colleague / ".venv").symlink_to(Path(sys.executable).parent.parent)  # pull.sh installs without one
+    empty = tmp_path / "empty_hf_home"
+    environment = {**no_network_environment(empty), "HF_DATASETS_CACHE": str(empty / "datasets")}
+    pulled = run(colleague, "bash", "scripts/pull.sh", "-q", environment=environment)
+    assert "Nothing to be done" in pulled.stdout + pulled.stderr
+    plan = snakemake(colleague, configfile, "-n", environment=environment, timeout=300)
+    assert plan.returncode == 0 and "Nothing to be done" in plan.stdout + plan.stderr, plan.stderr[-3000:]
+    run(colleague, "dvc", "status", "--quiet", environment=environment)
+    assert contents(colleague / paths.study_root(name)) == contents(paper_run.study)
+    assert not empty.exists() or not any(empty.rglob("*.safetensors"))  # nothing fetched from the hub

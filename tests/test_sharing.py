@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import copy_checkout
 
 from mtbridge.config import continued_variants, load_config, model_objectives
 from mtbridge.paths import ARTIFACT_FOLDERS, study_root
@@ -62,16 +63,6 @@ def planned(workdir: Path) -> dict[str, int]:
     output = sh(workdir, "snakemake", "-n", "--quiet", "rules").stdout
     return {line.split()[0]: int(line.split()[1]) for line in output.splitlines()
             if len(line.split()) == 2 and line.split()[1].isdigit() and line.split()[0] != "total"}
-
-
-def copy_checkout(target: Path) -> None:
-    """The project's files as a fresh repository would hold them (tracked and new, not ignored)."""
-    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True,
-                            text=True, check=True).stdout.split()
-    for name in listed:
-        if (ROOT / name).is_file():
-            (target / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, target / name)
 
 
 def clone(origin: Path, target: Path) -> Path:
