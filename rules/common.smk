@@ -36,8 +36,13 @@ prepare_config(config, os.path.join(workflow.basedir, "schemas", "config.schema.
                overrides=workflow.config_settings.config, exit_on_error=True)  # --config, typed; no traceback
 
 
-# every artifact, log and settings file of a study lives under its own root (paths.study_root)
-workdir: paths.study_root(config["study"]["name"])
+# every artifact, log and settings file of a study lives under its own root (paths.study_root); a job's
+# own Snakemake on a cluster node (srun inside the SLURM job) starts there already
+STUDY_ROOT = paths.study_root(config["study"]["name"])
+if not os.getcwd().endswith(os.sep + os.path.normpath(STUDY_ROOT)):
+
+    workdir: STUDY_ROOT
+
 
 
 if not os.environ.get("MTBRIDGE_RECONCILING"):  # set by scripts/pull.sh while it reconciles
