@@ -31,6 +31,9 @@ include: "rules/analysis.smk"
 include: "rules/phases.smk"
 
 
+attach_job_scripts()  # every rule is defined: job settings fingerprint the script each rule runs
+
+
 rule all:
     input:
         all_tables(),

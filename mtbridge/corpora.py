@@ -119,17 +119,3 @@ def write_evaluation_set(*, evaluation: dict, language: str, path: PathLike,
         write_flores_sentences(ref=evaluation["hub"], key="evaluation.hub", language=language,
                                split=evaluation["split"], codes=evaluation["codes"],
                                max_sentences=evaluation["max_sentences"], path=path)
-
-
-def write_xglue_split(*, xglue: dict, task: str, split: str, language: str, path: PathLike,
-                      release_dir: PathLike | None = None) -> None:
-    """One XGLUE split as a task Parquet file, from the installed release or the hub's Parquet copy."""
-    from mtbridge.xglue import HUB_CONFIGS, write_xglue_task
-
-    if xglue["source"] == "release":
-        root = release_dir
-    else:
-        root = hub.snapshot(xglue["hub"], key="xglue.hub", repo_type="dataset",
-                            allow_patterns=[f"{HUB_CONFIGS[task]}/*"])
-    write_xglue_task(task=task, source=xglue["source"], root=str(root),
-                     outputs={split: {language: str(path)}}, max_examples=xglue["max_examples"])

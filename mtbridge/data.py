@@ -9,9 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-import pyarrow as pa
-
-from mtbridge.io import read_parquet, write_parquet
+from mtbridge.io import write_parquet
 from mtbridge.synthetic import World
 from mtbridge.tasks import CORPUS_SCHEMA, PARALLEL_SCHEMA, schema_for, task_spec
 
@@ -51,14 +49,3 @@ def write_parallel_test_set(world: Mapping, seed: int, source: str, target: str,
     rows = World(world, seed).parallel(source, target, world["sizes"]["parallel_test"], split="test")
     write_parquet(rows, path, PARALLEL_SCHEMA)
 
-
-def read_task_split(path: PathLike, kind: str) -> pa.Table:
-    """Read a task split; a file of another kind fails with one line that names it."""
-    schema = schema_for(kind)
-    table = read_parquet(path, schema)
-    for field in schema:
-        found = table.schema.field(field.name).type
-        if found != field.type:
-            raise ValueError(f"{path}: column {field.name!r} is {found}, expected {field.type} "
-                             f"for a {kind} split")
-    return table

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import torch
 
 from mtbridge import evaluation
-from mtbridge.data import read_task_split
 from mtbridge.models import EncoderClassifier, load_classifier, load_encoder, save_classifier
+from mtbridge.splits import read_task_split
 from mtbridge.tasks import TaskSpec, task_of
 from mtbridge.tokenizer import Framing, encode_texts, encode_words, framing, load_tokenizer
 from mtbridge.training import (

@@ -6,7 +6,7 @@ rule's output patterns; called with values they give concrete paths.
 
 from __future__ import annotations
 
-from mtbridge.config import CONTINUED_OBJECTIVES
+from mtbridge.objectives import CONTINUED_OBJECTIVES
 
 ARTIFACT_FOLDERS = ("data", "checkpoints", "predictions", "metrics", "analysis", "results")
 

@@ -29,8 +29,8 @@ import pyarrow.parquet as pq
 import torch
 from torch import nn
 
-from mtbridge.config import CONTINUED_OBJECTIVES
 from mtbridge.models import build_config, load_pretrained, pretraining_model, save_pretrained
+from mtbridge.objectives import CONTINUED_OBJECTIVES
 from mtbridge.tokenizer import Framing, encode_texts, framing, load_tokenizer
 from mtbridge.training import (
     Batch,

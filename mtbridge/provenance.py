@@ -3,9 +3,10 @@
 Snakemake decides reruns from file mtimes plus metadata in `.snakemake/metadata`; a fresh clone has no
 metadata and `dvc pull` gives files new mtimes, so a config change after clone + pull would go unseen.
 Each job therefore reads its parameters from a small JSON file (an input), written while the DAG is built
-and rewritten only when its content changes: its params, the library function it runs, and a fingerprint
-of the library code that function can reach. A changed setting or library module makes exactly those
-files newer than their jobs' outputs, on any machine, with or without metadata.
+and rewritten only when its content changes: its params, the library function it runs, a fingerprint
+of the library code that function can reach, and one of the job script its rule runs. A changed setting,
+library module or job script makes exactly those files newer than their jobs' outputs, on any machine,
+with or without metadata.
 
 This module imports only the standard library (job scripts import it before the warm worker forks).
 """
@@ -78,8 +79,24 @@ def settings_path(function: str, wildcards: dict[str, str]) -> str:
     return "/".join([SETTINGS_ROOT, *parts]) + ".json"
 
 
-def settings_record(function: str, params: dict[str, Any]) -> dict[str, Any]:
-    return {"function": function, "code": code_fingerprint(function), "params": params}
+@cache
+def script_fingerprint(path: str | os.PathLike, root: str | os.PathLike) -> dict[str, str]:
+    """The job script a rule runs (``workflow_scripts/<x>.py``): its path relative to the workflow's
+    ``root`` (the same on every machine) and the sha256 of its bytes. In the settings record, an edit
+    to the script reruns that rule's jobs on any machine, without Snakemake's metadata."""
+    path = Path(path)
+    return {"path": Path(os.path.relpath(path, root)).as_posix(),
+            "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+
+
+def settings_record(function: str, params: dict[str, Any],
+                    script: dict[str, str] | None = None) -> dict[str, Any]:
+    """A job's settings: its library function, that function's code fingerprint, its params and (from
+    the rules) the fingerprint of the script it runs (``script_fingerprint``)."""
+    record = {"function": function, "code": code_fingerprint(function), "params": params}
+    if script is not None:
+        record["script"] = script
+    return record
 
 
 def write_if_changed(record: dict[str, Any], path: str | os.PathLike) -> None:
@@ -147,6 +164,7 @@ def provenance(settings: dict[str, Any], inputs: dict[str, str | list[str]]) -> 
     params = settings["params"]
     return {
         "function": settings["function"], "code_fingerprint": settings["code"],
+        "script": settings.get("script"),
         "code_version": code_version(), "config": params, "config_hash": config_hash(params),
         "seed": params.get("seed"), "libraries": library_versions(), "device": device(),
         "revision": params.get("revision"),

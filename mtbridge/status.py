@@ -211,6 +211,9 @@ def recorded_changes(job: Job, root: Path) -> list[str] | None:
     if record.get("code_fingerprint") != current.get("code"):
         module = str(current.get("function", "?")).partition(":")[0]
         changes.append(f"code of {module} (or a module it imports) changed")
+    script = current.get("script")
+    if script and record.get("script") != script:
+        changes.append(f"script {script.get('path', '?')} changed")
     return changes
 
 

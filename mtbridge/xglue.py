@@ -412,3 +412,15 @@ def write_xglue_task(*, task: str, source: str, root: str, outputs: Mapping[str,
     schema = schema_for(spec.kind)
     for rows, path in read:
         write_parquet(rows, path, schema)
+
+
+def write_xglue_split(*, xglue: dict, task: str, split: str, language: str, path: PathLike,
+                      release_dir: PathLike | None = None) -> None:
+    """One XGLUE split as a task Parquet file, from the installed release or the hub's Parquet copy."""
+    if xglue["source"] == "release":
+        root = release_dir
+    else:
+        root = hub.snapshot(xglue["hub"], key="xglue.hub", repo_type="dataset",
+                            allow_patterns=[f"{HUB_CONFIGS[task]}/*"])
+    write_xglue_task(task=task, source=xglue["source"], root=str(root),
+                     outputs={split: {language: str(path)}}, max_examples=xglue["max_examples"])

@@ -1,12 +1,14 @@
 # Configuration checks, the study grid, and the helpers the rules use instead of lambdas.
 import os
 
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version
 
 from mtbridge import paths
 from mtbridge.provenance import (
     check_artifacts_have_a_record,
     config_hash,
+    script_fingerprint,
     settings_path,
     settings_record,
     write_if_changed,
@@ -97,16 +99,37 @@ wildcard_constraints:
 
 
 def job_settings(function, **params):
-    """Input function: the job's settings file (params, library function, code fingerprint), written
-    while the DAG is built and rewritten only when its content changes (see mtbridge.provenance)."""
+    """Input function: the job's settings file (params, library function, code fingerprint, and the
+    fingerprint of the rule's script), written while the DAG is built and rewritten only when its
+    content changes (see mtbridge.provenance)."""
 
     def settings(wildcards):
+        if settings.script is None:
+            raise WorkflowError(f"job_settings({function!r}): no script attached (attach_job_scripts)")
         values = {name: value(wildcards) if callable(value) else value for name, value in params.items()}
         path = settings_path(function, dict(wildcards.items()))
-        write_if_changed(settings_record(function, canonical(values)), path)
+        write_if_changed(settings_record(function, canonical(values), settings.script), path)
         return path
 
+    settings.job_function = function
+    settings.script = None  # the fingerprint of the rule's script: attach_job_scripts, once rules exist
     return settings
+
+
+def attach_job_scripts():
+    """Give each rule's job_settings the fingerprint of the script the rule runs (called in the
+    Snakefile once every rule is defined), so that an edit to a job script reruns that rule's jobs
+    on every machine; Snakemake's own code trigger lives in metadata a fresh clone lacks."""
+    for rule in workflow.rules:
+        for item in rule.input:
+            settings = getattr(item, "callable", item)
+            if not hasattr(settings, "job_function"):
+                continue
+            if not rule.script:
+                raise WorkflowError(f"rule {rule.name}: a rule with job_settings runs a `script:`")
+            basedir = rule.basedir.get_path_or_uri(secret_free=True)  # the folder of the rule's .smk file
+            script = os.path.normpath(os.path.join(basedir, rule.script))
+            settings.script = script_fingerprint(script, workflow.basedir)
 
 
 def is_hub(model, objective):

@@ -39,7 +39,7 @@ rule xglue_release:
 rule xglue_split:
     input:
         release=xglue_release_input,
-        settings=job_settings("mtbridge.corpora:write_xglue_split", xglue=config["xglue"]),
+        settings=job_settings("mtbridge.xglue:write_xglue_split", xglue=config["xglue"]),
     output:
         paths.task_split("{task}", "{split}", "{language}"),
     threads: threads_of("data")

@@ -12,11 +12,11 @@ import pytest
 import yaml
 
 from mtbridge.data import (
-    read_task_split,
     write_language_corpora,
     write_parallel_corpus,
     write_task_split,
 )
+from mtbridge.splits import read_task_split
 from mtbridge.tasks import CLASSIFICATION_SCHEMA, TASKS, schema_for, task_spec
 
 CONFIG = Path(__file__).resolve().parents[1] / "config.yaml"

@@ -49,15 +49,15 @@ from mtbridge.config import (
     load_config,
     task_definition,
 )
-from mtbridge.corpora import write_evaluation_set, write_parallel_corpus, write_xglue_split
-from mtbridge.data import read_task_split
+from mtbridge.corpora import write_evaluation_set, write_parallel_corpus
 from mtbridge.io import write_parquet
 from mtbridge.models import MODEL_TYPES, fetch_checkpoint, load_encoder, load_pretrained
 from mtbridge.pretraining import continue_pretraining, random_init
 from mtbridge.representations import dump_activations, open_dump
+from mtbridge.splits import read_task_split
 from mtbridge.tasks import CLASSIFICATION_SCHEMA, task_baselines
 from mtbridge.tokenizer import NLLB_CODES, framing, language_code, language_codes, load_tokenizer
-from mtbridge.xglue import HUB_MISSING, XGLUE_LANGUAGES, xglue_task_spec
+from mtbridge.xglue import HUB_MISSING, XGLUE_LANGUAGES, write_xglue_split, xglue_task_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 PAPER = ROOT / "configs" / "paper.yaml"

@@ -38,14 +38,17 @@ def test_settings_changes_name_each_changed_key() -> None:
     assert status.settings_changes(recorded, recorded) == []
 
 
-def made_job(folder: Path, recorded: dict, current: dict, code: tuple[str, str] = ("c", "c")) -> status.Job:
+def made_job(folder: Path, recorded: dict, current: dict, code: tuple[str, str] = ("c", "c"),
+             script: tuple[str, str] = ("s", "s")) -> status.Job:
     """A finetune job whose output was made with ``recorded``; its settings file now holds ``current``."""
     settings = ".mtbridge/settings/finetune/mbart/mt-m2m/1/topic/1.json"
     output = folder / "checkpoints/finetuned/mbart/mt-m2m/pretrain1/topic/seed1"
     output.mkdir(parents=True)
-    write_if_changed({"function": FINETUNE, "code": code[1], "params": current}, folder / settings)
-    write_if_changed({"function": FINETUNE, "code_fingerprint": code[0], "config": recorded},
-                     provenance_path(output))
+    scripts = [{"path": "workflow_scripts/finetune.py", "sha256": digest} for digest in script]
+    write_if_changed({"function": FINETUNE, "code": code[1], "params": current, "script": scripts[1]},
+                     folder / settings)
+    write_if_changed({"function": FINETUNE, "code_fingerprint": code[0], "config": recorded,
+                      "script": scripts[0]}, provenance_path(output))
     wildcards = {"model": "mbart", "objective": "mt-m2m", "pseed": "1", "task": "topic", "seed": "1"}
     return status.Job("finetune", inputs=["checkpoints/x", settings],
                       outputs=[str(output.relative_to(folder))], wildcards=wildcards,
@@ -62,6 +65,11 @@ def test_a_code_change_alone_names_the_jobs_module(tmp_path: Path) -> None:
     job = made_job(tmp_path, {"epochs": 8}, {"epochs": 8}, code=("old", "new"))
     reason = status.stale_reason(job, tmp_path)
     assert reason == "code of mtbridge.finetuning (or a module it imports) changed"
+
+
+def test_a_changed_job_script_is_named(tmp_path: Path) -> None:
+    job = made_job(tmp_path, {"epochs": 8}, {"epochs": 8}, script=("old", "new"))
+    assert status.stale_reason(job, tmp_path) == "script workflow_scripts/finetune.py changed"
 
 
 def test_missing_output_and_upstream_reruns(tmp_path: Path) -> None:

@@ -18,8 +18,8 @@ from pathlib import Path
 import datasets
 import pytest
 
-from mtbridge.data import read_task_split
 from mtbridge.hub import parquet_files
+from mtbridge.splits import read_task_split
 from mtbridge.xglue import (
     HUB_CONFIGS,
     XGLUE_LANGUAGES,
