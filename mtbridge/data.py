@@ -6,16 +6,14 @@ hence its outputs, change only when those languages change) and writes atomicall
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 
 import pyarrow as pa
 
+from mtbridge.aliases import PathLike
 from mtbridge.io import read_parquet, write_parquet
 from mtbridge.synthetic import World
 from mtbridge.tasks import CORPUS_SCHEMA, PARALLEL_SCHEMA, schema_for, task_spec
-
-PathLike = str | os.PathLike
 
 
 def write_language_corpora(world: Mapping, seed: int, language: str, monolingual_path: PathLike,

@@ -22,6 +22,7 @@ import torch
 from test_xglue import FOLDERS, release_name, release_text, samples, tarball_of
 from tokenizers import pre_tokenizers
 
+from mtbridge.aliases import PathLike
 from mtbridge.tokenizer import NLLB_CODES
 from mtbridge.xglue import XGLUE_LANGUAGES, XGLUE_TASKS, release_checksum
 
@@ -154,7 +155,7 @@ def build_model(architecture: str, tokenizer, seed: int = 0) -> torch.nn.Module:
     raise ValueError(f"no stand-in for architecture {architecture!r}")
 
 
-def write_checkpoint(architecture: str, directory: str | os.PathLike, seed: int = 0,
+def write_checkpoint(architecture: str, directory: PathLike, seed: int = 0,
                      texts: Sequence[str] | None = None) -> Path:
     """A hub-like checkpoint folder: config, safetensors weights and the tokenizer files."""
     directory = Path(directory)
@@ -167,7 +168,7 @@ def write_checkpoint(architecture: str, directory: str | os.PathLike, seed: int 
 # --- datasets ---------------------------------------------------------------------------------
 
 
-def write_opus(root: str | os.PathLike, languages: Sequence[str], split: str = "train",
+def write_opus(root: PathLike, languages: Sequence[str], split: str = "train",
                pivot: str = "en") -> Path:
     """OPUS-100's layout: ``<a-b>/<split>-00000-of-00001.parquet``, rows ``translation: {a, b}``;
     each pair's last row has an empty side (the reader drops it)."""
@@ -185,7 +186,7 @@ def write_opus(root: str | os.PathLike, languages: Sequence[str], split: str = "
     return root
 
 
-def write_flores(root: str | os.PathLike, languages: Sequence[str], split: str = "devtest") -> Path:
+def write_flores(root: PathLike, languages: Sequence[str], split: str = "devtest") -> Path:
     """FLORES+'s layout: ``<split>/<code>.parquet`` with FLORES+'s leading columns, ids shared."""
     root = Path(root)
     (root / split).mkdir(parents=True, exist_ok=True)
@@ -201,7 +202,7 @@ def write_flores(root: str | os.PathLike, languages: Sequence[str], split: str =
     return root
 
 
-def write_xglue_release(root: str | os.PathLike, languages: Sequence[str] = LANGUAGES) -> tuple[Path, str]:
+def write_xglue_release(root: PathLike, languages: Sequence[str] = LANGUAGES) -> tuple[Path, str]:
     """The official release as a tarball (test_xglue's format), with the dev and test splits of every
     language in ``languages`` that each task has; returns the tarball and its sha256."""
     root = Path(root)
@@ -219,12 +220,12 @@ def write_xglue_release(root: str | os.PathLike, languages: Sequence[str] = LANG
 # --- the Hugging Face cache -------------------------------------------------------------------
 
 
-def cache_folder(hf_home: str | os.PathLike, repo_id: str, repo_type: str = "model") -> Path:
+def cache_folder(hf_home: PathLike, repo_id: str, repo_type: str = "model") -> Path:
     """Where huggingface_hub keeps a repository under ``$HF_HOME/hub``."""
     return Path(hf_home) / "hub" / f"{repo_type}s--{repo_id.replace('/', '--')}"
 
 
-def cache_repository(hf_home: str | os.PathLike, repo_id: str, source: str | os.PathLike,
+def cache_repository(hf_home: PathLike, repo_id: str, source: PathLike,
                      repo_type: str = "model", branch: str = "main") -> str:
     """Put the files of ``source`` into the cache as one commit, the way ``snapshot_download`` leaves
     them (content-addressed blobs, snapshot symlinks, ``refs/<branch>``); returns the commit id."""
