@@ -31,6 +31,7 @@ from typing import Any
 
 import yaml
 
+from mtbridge import snakemake_runs
 from mtbridge.aliases import PathLike
 from mtbridge.provenance import SETTINGS_ROOT, provenance_path
 
@@ -327,7 +328,7 @@ def study_root(root: Path, name: str) -> Path:
 
 
 def snakemake_command(configfile: str | None, cores: int, *arguments: str) -> list[str]:
-    command = [sys.executable, "-m", "snakemake", "--cores", str(cores), "--nocolor", *arguments]
+    command = snakemake_runs.snakemake_command("--cores", str(cores), "--nocolor", *arguments)
     return command + (["--configfile", configfile] if configfile else [])
 
 

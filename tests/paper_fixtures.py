@@ -7,19 +7,27 @@
 - a Hugging Face cache entry (``hub/<type>s--org--name/{blobs,snapshots/<commit>,refs/main}``) so a
   ``{id, revision}`` reference resolves offline through the real ``snapshot_download``;
 - the official XGLUE release as a tarball, from tests/test_xglue.py's writers, for any languages.
+
+``write_standins`` writes them all once for the paper tests (the session fixture ``standins`` in
+tests/conftest.py); the helpers at the end are shared by tests/test_hub_fetch.py, test_language_codes.py,
+test_paper_config.py, test_paper_dag.py and test_paper_run.py.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable, Sequence
+import subprocess
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 import torch
-from test_xglue import FOLDERS, release_name, release_text, samples, tarball_of
+from snakemake_runner import ROOT, snakemake
+from test_xglue import FOLDERS, release_name, release_text, samples, tarball_of, write_hub
 from tokenizers import pre_tokenizers
 
 from mtbridge.aliases import PathLike
@@ -248,3 +256,80 @@ def cache_repository(hf_home: PathLike, repo_id: str, source: PathLike,
     ref.parent.mkdir(parents=True, exist_ok=True)
     ref.write_text(commit)
     return commit
+
+
+# --- the paper tests' stand-ins and helpers ----------------------------------------------------
+
+PAPER = ROOT / "configs" / "paper.yaml"
+OFFLINE = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_VERBOSITY": "error"}
+KEY = "models.family.hub.source"
+PARALLEL_ID, FLORES_ID = "fixture/opus-100", "fixture/flores_plus"
+MMT_ID = "fixture/mbart-mmt-standin"  # another mBART stand-in (other weights, same tokenizer)
+XGLUE_ID, XGLUE_REVISION = "fixture/xglue", "refs/convert/parquet"  # as configs/paper.yaml pins it
+
+
+def repo_id(architecture: str) -> str:
+    return f"fixture/{architecture}-standin"
+
+
+@dataclass(frozen=True)
+class StandIns:
+    """Where the stand-ins are: checkpoint folders, the fake HF_HOME and the commits cached there."""
+
+    root: Path
+    hf_home: Path
+    checkpoints: dict[str, Path]
+    commits: dict[str, str]  # repository id -> commit
+
+
+def write_standins(root: Path) -> StandIns:
+    """A checkpoint of each family (and an MMT one), OPUS, FLORES+ and XGLUE's hub copy, all cached."""
+    hf_home = root / "hf_home"
+    checkpoints = {architecture: write_checkpoint(architecture, root / "models" / architecture, seed=index)
+                   for index, architecture in enumerate(ARCHITECTURES)}
+    commits = {repo_id(architecture): cache_repository(hf_home, repo_id(architecture), folder)
+               for architecture, folder in checkpoints.items()}
+    mmt = write_checkpoint("mbart", root / "models" / "mmt", seed=7)
+    commits[MMT_ID] = cache_repository(hf_home, MMT_ID, mmt)
+    commits[PARALLEL_ID] = cache_repository(hf_home, PARALLEL_ID, write_opus(root / "opus", ["de", "bg"]),
+                                            repo_type="dataset")
+    commits[FLORES_ID] = cache_repository(hf_home, FLORES_ID, write_flores(root / "flores", LANGUAGES),
+                                          repo_type="dataset")
+    commits[XGLUE_ID] = cache_repository(hf_home, XGLUE_ID, write_hub(root / "xglue_hub"),
+                                         repo_type="dataset", branch=XGLUE_REVISION)
+    return StandIns(root, hf_home, checkpoints, commits)
+
+
+def one_line(error: pytest.ExceptionInfo) -> str:
+    message = str(error.value)
+    assert "\n" not in message, message
+    return message
+
+
+def change(path: str, value: object = None, delete: bool = False) -> Callable[[dict], None]:
+    """A function that sets (or deletes) the dotted key ``path`` of a raw config."""
+    def apply(config: dict) -> None:
+        *parents, last = path.split(".")
+        node = config
+        for part in parents:
+            node = node.setdefault(part, {})
+        if delete:
+            del node[last]
+        else:
+            node[last] = value
+    return apply
+
+
+def no_network_environment(hf_home: Path) -> dict[str, str]:
+    """Offline, an empty cache, and the hub and every proxy pointed at a closed local port."""
+    closed = "http://127.0.0.1:9"
+    return {**os.environ, **OFFLINE, "HF_HOME": str(hf_home), "HF_HUB_CACHE": str(hf_home / "hub"),
+            "HF_ENDPOINT": closed, "HTTP_PROXY": closed, "HTTPS_PROXY": closed, "http_proxy": closed,
+            "https_proxy": closed, "PYTHONWARNINGS": "ignore"}
+
+
+def study_snakemake(workdir: Path, configfile: Path, *arguments: str, environment: dict[str, str],
+                    timeout: int = 900) -> subprocess.CompletedProcess:
+    """The workflow copied into WORKDIR on CONFIGFILE (``-s WORKDIR/Snakefile --configfile CONFIGFILE``)."""
+    return snakemake(workdir, "--configfile", str(configfile), *arguments, snakefile=workdir / "Snakefile",
+                     env=environment, timeout=timeout)
