@@ -16,6 +16,8 @@ from mtbridge.config import CONTINUED_OBJECTIVES, SEQ2SEQ_ARCHITECTURES, load_co
 from mtbridge.tasks import task_baselines
 from mtbridge.xglue import HUB_MISSING, XGLUE_LANGUAGES
 
+pytestmark = pytest.mark.slow  # a Snakemake dry run of the paper DAG per test (10-20 s each)
+
 
 def expected_jobs(config: dict) -> dict[str, int]:
     """Jobs per rule the study implies, counted from the config alone (nothing built yet)."""
