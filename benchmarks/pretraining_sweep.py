@@ -12,8 +12,6 @@ and only the families whose own pretraining steps in the base config equal that 
 from __future__ import annotations
 
 import argparse
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -24,6 +22,7 @@ from mtbridge import paths
 from mtbridge.config import load_config
 from mtbridge.figures import sweep_curves
 from mtbridge.io import write_text
+from mtbridge.snakemake_runs import run_snakemake
 from mtbridge.sweep import best_baselines, keep_swept, sweep_config, transfer_by_budget
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,10 +35,8 @@ def run_budget(base: dict, steps: int, arguments: argparse.Namespace) -> Path:
     config = sweep_config(base, steps, arguments.tasks, arguments.seeds)
     (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=True))
     started = time.perf_counter()
-    command = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"),
-               paths.transfer_table("csv"), "--configfile", "config.yaml", "--cores", str(arguments.cores),
-               "--quiet"]
-    subprocess.run(command, cwd=workdir, check=True)
+    run_snakemake(workdir, paths.transfer_table("csv"), "--configfile", "config.yaml", "--cores",
+                  str(arguments.cores), "--quiet", snakefile=ROOT / "Snakefile", capture=False, check=True)
     print(f"{steps} steps: {time.perf_counter() - started:.0f} s", flush=True)
     return workdir / paths.study_root(config["study"]["name"])
 

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import yaml
 
+from mtbridge.snakemake_runs import copy_checkout
+
 ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENT = {**os.environ, "PATH": f"{ROOT / '.venv' / 'bin'}{os.pathsep}{os.environ['PATH']}"}
 
@@ -35,12 +37,7 @@ def git(cwd: Path, *arguments: str) -> None:
 
 def publish(origin: Path, remote: Path, configfile: Path) -> None:
     """Copy the checkout, reproduce the study, push it to ``remote`` and commit the lock file."""
-    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True,
-                            text=True, check=True).stdout.split()
-    for name in listed:
-        if (ROOT / name).is_file():
-            (origin / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, origin / name)
+    copy_checkout(ROOT, origin)
     config = yaml.safe_load(configfile.read_text())
     config["study"]["name"] = "default"  # the study dvc.yaml tracks
     (origin / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
+
+from mtbridge.snakemake_runs import run_snakemake
 
 ROOT = Path(__file__).resolve().parent.parent
 PHASES = ("phase_data", "phase_pretraining", "phase_continued", "phase_finetuning", "phase_analysis",
@@ -23,10 +23,9 @@ PHASES = ("phase_data", "phase_pretraining", "phase_continued", "phase_finetunin
 
 
 def timed_snakemake(workdir: Path, configfile: Path, cores: int, *targets: str) -> float:
-    command = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), *targets, "--configfile",
-               str(configfile), "--cores", str(cores), "--quiet"]
     started = time.perf_counter()
-    subprocess.run(command, cwd=workdir, check=True)
+    run_snakemake(workdir, *targets, "--configfile", str(configfile), "--cores", str(cores), "--quiet",
+                  snakefile=ROOT / "Snakefile", capture=False, check=True)
     return time.perf_counter() - started
 
 

@@ -11,7 +11,6 @@ the sentence count is not far above the width).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -19,6 +18,7 @@ import pandas as pd
 import torch
 
 from mtbridge import spectra as weight_spectra
+from mtbridge.aliases import PathLike
 from mtbridge.io import write_parquet, write_text
 from mtbridge.models import load_pretrained
 from mtbridge.representations import Dump, open_dump
@@ -35,7 +35,6 @@ LANGUAGE_COLUMNS = ["model", "objective", "pretraining_seed", "layer_index", "la
 MODEL_COLUMNS = ["model", "objective", "pretraining_seed", "language", "layer_index_source", "layer_source",
                  "layer_index_variant", "layer_variant", "cka", "cka_shuffled", *SETTINGS]
 
-PathLike = str | os.PathLike
 
 
 def debiased(estimator: str) -> bool:

@@ -21,7 +21,6 @@ and ties between equally frequent labels go to the alphabetically first, as in `
 
 from __future__ import annotations
 
-import os
 import re
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
@@ -38,6 +37,7 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from threadpoolctl import threadpool_limits
 
 from mtbridge import evaluation
+from mtbridge.aliases import PathLike
 from mtbridge.io import read_parquet
 from mtbridge.tasks import TaskSpec, schema_for, task_baselines, task_of
 
@@ -138,7 +138,7 @@ def predict(baseline: str, spec: TaskSpec, train: Sequence[dict], test: Sequence
     return classify(baseline, spec, train, test)
 
 
-def read_rows(path: str | os.PathLike, spec: TaskSpec) -> list[dict]:
+def read_rows(path: PathLike, spec: TaskSpec) -> list[dict]:
     rows = read_parquet(path, schema_for(spec.kind)).to_pylist()
     if not rows:
         raise ValueError(f"{path}: no examples")

@@ -6,12 +6,12 @@ table shows that the budget held on the data actually read, and what it cost in 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
 
+from mtbridge.aliases import PathLike
 from mtbridge.io import read_json, write_text
 from mtbridge.models import TRAINING_FILE
 from mtbridge.tabular import pipe_table, titled, without_empty_columns
@@ -23,7 +23,7 @@ COLUMNS = ["model", "objective", "seed", "steps", "sequences", "encoder_tokens",
            "vs_budget"]
 
 
-def read_record(checkpoint_dir: str | os.PathLike, seq2seq: bool) -> dict:
+def read_record(checkpoint_dir: PathLike, seq2seq: bool) -> dict:
     """Steps, sequences and tokens of one checkpoint; a masked LM has no decoder side."""
     record = read_json(Path(checkpoint_dir) / TRAINING_FILE)
     missing = [key for key in ("steps", "sequences", "tokens", "target_tokens") if key not in record]
@@ -73,8 +73,8 @@ def budget_markdown(frame: pd.DataFrame, budget: int, study: Mapping[str, str]) 
 
 
 def write_budget_table(*, checkpoints: Mapping[str, Sequence[str]], seq2seq: Mapping[str, bool], budget: int,
-                       study: Mapping[str, str], csv_path: str | os.PathLike,
-                       markdown_path: str | os.PathLike) -> None:
+                       study: Mapping[str, str], csv_path: PathLike,
+                       markdown_path: PathLike) -> None:
     """Write the budget table; the Markdown says plainly if a family's budgets were not equal (a
     budget of only a few batches overshoots by up to one batch)."""
     frame = budget_frame(checkpoints, seq2seq, budget)

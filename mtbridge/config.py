@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import difflib
 import functools
-import os
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -18,6 +17,8 @@ from typing import Any
 
 import yaml
 from jsonschema import Draft202012Validator, ValidationError, validators
+
+from mtbridge.aliases import PathLike
 
 # the objectives live in a module of their own (jobs import them without this one); named here too
 from mtbridge.objectives import (  # noqa: F401
@@ -69,7 +70,7 @@ class ConfigError(ValueError):
     """A configuration problem, reported in one line per mistake that names the key."""
 
 
-def load_config(path: str | os.PathLike, overrides: Mapping | None = None) -> dict:
+def load_config(path: PathLike, overrides: Mapping | None = None) -> dict:
     """Load, fill defaults, and check a config the same way the Snakefile does (``overrides`` as --config)."""
     with open(path, encoding="utf-8") as handle:
         config = yaml.safe_load(handle) or {}
@@ -77,7 +78,7 @@ def load_config(path: str | os.PathLike, overrides: Mapping | None = None) -> di
     return config
 
 
-def prepare_config(config: dict, schema_path: str | os.PathLike = SCHEMA, overrides: Mapping | None = None,
+def prepare_config(config: dict, schema_path: PathLike = SCHEMA, overrides: Mapping | None = None,
                    exit_on_error: bool = False) -> None:
     """Apply command-line ``overrides``, validate, fill defaults, cross-check, and sort keys, in place.
 
@@ -130,7 +131,7 @@ def merge_config(config: dict, changes: Mapping) -> None:
             config[key] = copy.deepcopy(value)
 
 
-def validate_schema(config: dict, schema_path: str | os.PathLike = SCHEMA) -> None:
+def validate_schema(config: dict, schema_path: PathLike = SCHEMA) -> None:
     """Validate against the schema and fill its defaults, reporting every mistake at once.
 
     Numbers that YAML 1.1 (PyYAML, Snakemake) reads as text, e.g. ``5e-4``, become numbers first.

@@ -6,15 +6,13 @@ Both are written in the synthetic world's Parquet schemas, so every later job re
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 
 from mtbridge import hub
+from mtbridge.aliases import PathLike
 from mtbridge.io import read_parquet, write_parquet
 from mtbridge.tasks import CLASSIFICATION_SCHEMA, CORPUS_SCHEMA, PARALLEL_SCHEMA
 from mtbridge.tokenizer import NLLB_CODES
-
-PathLike = str | os.PathLike
 
 
 def pair_config(source: str, target: str) -> str:

@@ -6,14 +6,12 @@ hence its outputs, change only when those languages change) and writes atomicall
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 
+from mtbridge.aliases import PathLike
 from mtbridge.io import write_parquet
 from mtbridge.synthetic import World
 from mtbridge.tasks import CORPUS_SCHEMA, PARALLEL_SCHEMA, schema_for, task_spec
-
-PathLike = str | os.PathLike
 
 
 def write_language_corpora(world: Mapping, seed: int, language: str, monolingual_path: PathLike,

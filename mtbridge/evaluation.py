@@ -6,12 +6,12 @@ would otherwise yield a plausible-looking score.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 
 from seqeval.metrics import f1_score
 from sklearn.metrics import ndcg_score
 
+from mtbridge.aliases import PathLike
 from mtbridge.io import write_json, write_parquet
 from mtbridge.tasks import TaskSpec, predictions_schema
 
@@ -119,7 +119,7 @@ def split_score(metric: str, rows: Sequence[dict], gold: Sequence, predicted: Se
     return score(metric, gold, predicted)
 
 
-def write_predictions(path: str | os.PathLike, spec: TaskSpec, rows: Sequence[dict], gold: Sequence,
+def write_predictions(path: PathLike, spec: TaskSpec, rows: Sequence[dict], gold: Sequence,
                       predicted: Sequence, relevance: Sequence[float] | None = None) -> None:
     """Write a split's (id, gold, predicted[, relevance]) rows, the schema every predictor shares."""
     records = [{"id": row["id"], "gold": g, "predicted": p}
@@ -131,7 +131,7 @@ def write_predictions(path: str | os.PathLike, spec: TaskSpec, rows: Sequence[di
 
 
 def write_metrics(
-    path: str | os.PathLike,
+    path: PathLike,
     *,
     model: str,
     objective: str,

@@ -6,7 +6,6 @@ Files carry no timestamp, so the same data gives the same bytes.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 
 import matplotlib
@@ -18,11 +17,11 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from mtbridge.aliases import PathLike  # noqa: E402
 from mtbridge.analysis import SOURCE, language_section, ordered, read_frames  # noqa: E402
 from mtbridge.io import atomic_path  # noqa: E402
 from mtbridge.translation import COPY, arrow, score_column  # noqa: E402
 
-PathLike = str | os.PathLike
 DPI = 120
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from dataclasses import dataclass
 import torch
 
 from mtbridge import evaluation
+from mtbridge.aliases import PathLike
 from mtbridge.models import EncoderClassifier, load_classifier, load_encoder, save_classifier
 from mtbridge.splits import read_task_split
 from mtbridge.tasks import TaskSpec, task_of
@@ -44,14 +44,14 @@ class Example:
     segments: list[int] | None = None  # token_type_ids, for the families that read them (mBERT)
 
 
-def read_split(path: str | os.PathLike, spec: TaskSpec) -> list[dict]:
+def read_split(path: PathLike, spec: TaskSpec) -> list[dict]:
     rows = read_task_split(path, spec.kind).to_pylist()
     if not rows:
         raise ValueError(f"{path}: no examples")
     return rows
 
 
-def label_index(spec: TaskSpec, label: str, path: str | os.PathLike) -> int:
+def label_index(spec: TaskSpec, label: str, path: PathLike) -> int:
     try:
         return spec.labels.index(label)
     except ValueError:
@@ -60,7 +60,7 @@ def label_index(spec: TaskSpec, label: str, path: str | os.PathLike) -> int:
 
 
 def encode_classification(rows: Sequence[dict], spec: TaskSpec, tokenizer, frame: Framing,
-                          max_length: int, path: str | os.PathLike) -> list[Example]:
+                          max_length: int, path: PathLike) -> list[Example]:
     """Frame ``text_a`` (and ``text_b``) as the architecture expects; truncate both halves evenly."""
     firsts = encode_texts(tokenizer, [row["text_a"] for row in rows])
     seconds = encode_texts(tokenizer, [row["text_b"] or "" for row in rows])
@@ -84,7 +84,7 @@ def placeholder_pieces(words: Sequence[list[int]], unk: int) -> list[list[int]]:
 
 
 def encode_tagging(rows: Sequence[dict], spec: TaskSpec, tokenizer, frame: Framing,
-                   max_length: int, path: str | os.PathLike) -> list[Example]:
+                   max_length: int, path: PathLike) -> list[Example]:
     """Label each word's first piece; later pieces, specials and truncated words are ignored.
 
     A word with no pieces gets the unk piece (``placeholder_pieces``); words cut off by truncation are
@@ -105,7 +105,7 @@ def encode_tagging(rows: Sequence[dict], spec: TaskSpec, tokenizer, frame: Frami
 
 
 def encode_split(rows: Sequence[dict], spec: TaskSpec, tokenizer, frame: Framing, max_length: int,
-                 path: str | os.PathLike) -> list[Example]:
+                 path: PathLike) -> list[Example]:
     encode = encode_classification if spec.kind == "classification" else encode_tagging
     return encode(rows, spec, tokenizer, frame, max_length, path)
 

@@ -19,6 +19,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from urllib.parse import urlparse
 
+from mtbridge.aliases import PathLike
+
 COMMIT = re.compile(r"^[0-9a-f]{40}$")
 # where a dataset snapshot keeps split <split> of config <config>: the layouts the hub uses
 PARQUET_LAYOUTS = ("{config}/{split}/*.parquet", "{config}/{split}.parquet", "{config}/{split}-*.parquet")
@@ -89,7 +91,7 @@ def repo_files(ref: dict) -> list[str] | None:
     return HfApi().list_repo_files(ref["id"], revision=ref["revision"])
 
 
-def snapshot_revision(folder: str | os.PathLike, ref: dict) -> str:
+def snapshot_revision(folder: PathLike, ref: dict) -> str:
     """The commit a hub snapshot folder holds (its name), or ``local`` for a ``path`` reference."""
     if "path" in ref:
         return "local"
@@ -97,7 +99,7 @@ def snapshot_revision(folder: str | os.PathLike, ref: dict) -> str:
     return name if COMMIT.match(name) else ref["revision"]
 
 
-def parquet_files(root: str | os.PathLike, config: str, split: str) -> list[Path]:
+def parquet_files(root: PathLike, config: str, split: str) -> list[Path]:
     """The Parquet files of ``config``/``split`` in a local dataset snapshot, in shard order.
 
     Accepts the layouts the hub uses: ``<config>/<split>/*.parquet`` (refs/convert/parquet),

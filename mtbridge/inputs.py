@@ -9,11 +9,12 @@ Each raises ``ValueError`` with a message that starts with the file.
 from __future__ import annotations
 
 import json
-import os
 import struct
 import tarfile
 from collections.abc import Iterable
 from pathlib import Path
+
+from mtbridge.aliases import PathLike
 
 # config `architecture` -> transformers `model_type` (mtbridge.models builds the models)
 MODEL_TYPES = {"mbart": "mbart", "xlm-roberta": "xlm-roberta", "bert": "bert", "nllb": "m2m_100"}
@@ -83,7 +84,7 @@ def position_limit(model_config: dict) -> int | None:
     return table
 
 
-def check_checkpoint(folder: str | os.PathLike, architecture: str, max_length: int | None = None) -> None:
+def check_checkpoint(folder: PathLike, architecture: str, max_length: int | None = None) -> None:
     """A checkpoint folder the fetch job can load: config.json of ``architecture``, weights, tokenizer,
     and a position table long enough for ``max_length`` (else fine-tuning fails on its first batch)."""
     folder = Path(folder)
@@ -119,7 +120,7 @@ def check_parquet(path: Path, columns: Iterable[str] = ()) -> None:
         raise ValueError(f"{path}: no rows")
 
 
-def check_dataset_folder(folder: str | os.PathLike) -> None:
+def check_dataset_folder(folder: PathLike) -> None:
     """A local dataset copy: a folder holding Parquet files, each with a readable footer."""
     folder = Path(folder)
     if not folder.is_dir():
@@ -131,7 +132,7 @@ def check_dataset_folder(folder: str | os.PathLike) -> None:
         check_parquet(path)
 
 
-def check_release(path: str | os.PathLike) -> None:
+def check_release(path: PathLike) -> None:
     """The XGLUE release: a tarball (its first header readable) or a non-empty folder.
 
     Its sha256 is checked by the job that installs it (hashing gigabytes has no place in building a DAG).

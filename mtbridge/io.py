@@ -20,6 +20,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from mtbridge.aliases import PathLike
+
 
 def _umask() -> int:
     mask = os.umask(0)
@@ -33,7 +35,7 @@ _DIRECTORY_MODE = 0o777 & ~_UMASK
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+def atomic_path(path: PathLike) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; rename it onto ``path`` on success."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -49,7 +51,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 
 
 @contextlib.contextmanager
-def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
+def atomic_directory(path: PathLike) -> Iterator[Path]:
     """Yield a temporary directory next to ``path``; swap it into place on success."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -65,23 +67,23 @@ def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
             shutil.rmtree(tmp_path)
 
 
-def write_json(obj: Any, path: str | os.PathLike) -> None:
+def write_json(obj: Any, path: PathLike) -> None:
     """Write JSON with sorted keys so equal content gives equal bytes."""
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
 
 
-def read_json(path: str | os.PathLike) -> Any:
+def read_json(path: PathLike) -> Any:
     with open(path, encoding="utf-8") as handle:
         return json.load(handle)
 
 
-def write_text(text: str, path: str | os.PathLike) -> None:
+def write_text(text: str, path: PathLike) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
 
 
-def write_parquet(rows: list[dict] | pa.Table | pd.DataFrame, path: str | os.PathLike,
+def write_parquet(rows: list[dict] | pa.Table | pd.DataFrame, path: PathLike,
                   schema: pa.Schema | None = None) -> None:
     """Write rows (or a table, or a data frame) as Parquet with a fixed schema, atomically."""
     if isinstance(rows, pd.DataFrame):
@@ -94,7 +96,7 @@ def write_parquet(rows: list[dict] | pa.Table | pd.DataFrame, path: str | os.Pat
         pq.write_table(table, tmp, compression="zstd")
 
 
-def read_parquet(path: str | os.PathLike, schema: pa.Schema | None = None) -> pa.Table:
+def read_parquet(path: PathLike, schema: pa.Schema | None = None) -> pa.Table:
     """Read a Parquet file, failing with one line that names the file if it is not what we expect."""
     try:
         table = pq.read_table(path)

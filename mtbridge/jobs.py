@@ -39,6 +39,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from mtbridge.aliases import PathLike
 from mtbridge.provenance import (
     SETTINGS_ROOT,
     provenance,
@@ -272,14 +273,14 @@ def refusal(request: dict, allowed: frozenset[str]) -> str:
     return ""
 
 
-def job_functions(rules_dir: str | os.PathLike) -> list[str]:
+def job_functions(rules_dir: PathLike) -> list[str]:
     """The library functions the rules run as jobs, read from the rules themselves so the worker's
     allow-list never drifts from them: each ``job_settings("mtbridge.<module>:<function>", ...)``."""
     return sorted({name for path in sorted(Path(rules_dir).glob("*.smk"))
                    for name in JOB_FUNCTION.findall(path.read_text(encoding="utf-8"))})
 
 
-def check_private(directory: str | os.PathLike) -> None:
+def check_private(directory: PathLike) -> None:
     """Refuse a socket directory that is not a real directory of this user's, closed to everyone
     else (mode 0700): whoever can reach the socket runs jobs as this user."""
     info = os.lstat(directory)

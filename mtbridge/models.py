@@ -9,7 +9,6 @@ that heads are identical. Every model directory carries its tokenizer, so a job 
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +33,7 @@ from transformers.models.mbart.modeling_mbart import MBartEncoder
 from transformers.utils import logging as hf_logging
 
 from mtbridge import hub
+from mtbridge.aliases import PathLike
 from mtbridge.inputs import MODEL_TYPES, check_checkpoint  # MODEL_TYPES: config `architecture` -> model_type
 from mtbridge.io import atomic_directory, read_json, write_json
 from mtbridge.tokenizer import load_tokenizer
@@ -90,19 +90,19 @@ def pretraining_model(config: PretrainedConfig) -> nn.Module:
     return PRETRAINING_CLASSES[config.model_type](config)
 
 
-def model_type(directory: str | os.PathLike) -> str:
+def model_type(directory: PathLike) -> str:
     found = read_json(Path(directory) / "config.json")["model_type"]
     if found not in PRETRAINING_CLASSES:
         raise ValueError(f"{directory}: model_type {found!r} is not one of {list(PRETRAINING_CLASSES)}")
     return found
 
 
-def load_pretrained(directory: str | os.PathLike) -> nn.Module:
+def load_pretrained(directory: PathLike) -> nn.Module:
     """Reload a checkpoint saved with ``save_pretrained`` (safetensors)."""
     return PRETRAINING_CLASSES[model_type(directory)].from_pretrained(str(directory))
 
 
-def save_pretrained(model: nn.Module, directory: str | os.PathLike, info: dict, tokenizer) -> None:
+def save_pretrained(model: nn.Module, directory: PathLike, info: dict, tokenizer) -> None:
     """Save weights (safetensors), the tokenizer and the training record, atomically."""
     with atomic_directory(directory) as tmp:
         model.save_pretrained(tmp)
@@ -143,7 +143,7 @@ def fetch_checkpoint(*, ref: dict, key: str, architecture: str, output_dir: str,
                     tokenizer)
 
 
-def load_encoder(directory: str | os.PathLike) -> nn.Module:
+def load_encoder(directory: PathLike) -> nn.Module:
     """The encoder of a pretraining checkpoint, without any head."""
     kind = model_type(directory)
     if kind in SEQ2SEQ_TYPES:
@@ -204,7 +204,7 @@ class EncoderClassifier(nn.Module):
         return loss, logits
 
 
-def save_classifier(model: EncoderClassifier, directory: str | os.PathLike, head: dict[str, Any],
+def save_classifier(model: EncoderClassifier, directory: PathLike, head: dict[str, Any],
                     tokenizer) -> None:
     """Save a fine-tuned classifier: safetensors weights, the encoder config, the tokenizer and the
     head description."""
@@ -216,7 +216,7 @@ def save_classifier(model: EncoderClassifier, directory: str | os.PathLike, head
                    tmp / HEAD_FILE)
 
 
-def load_classifier(directory: str | os.PathLike) -> tuple[EncoderClassifier, dict[str, Any]]:
+def load_classifier(directory: PathLike) -> tuple[EncoderClassifier, dict[str, Any]]:
     """Rebuild a fine-tuned classifier from its directory (weights via safetensors only)."""
     directory = Path(directory)
     head = read_json(directory / HEAD_FILE)

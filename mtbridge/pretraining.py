@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import functools
 import math
-import os
 import random
 import re
 from collections.abc import Callable, Sequence
@@ -29,6 +28,7 @@ import pyarrow.parquet as pq
 import torch
 from torch import nn
 
+from mtbridge.aliases import PathLike
 from mtbridge.models import build_config, load_pretrained, pretraining_model, save_pretrained
 from mtbridge.objectives import CONTINUED_OBJECTIVES
 from mtbridge.tokenizer import Framing, encode_texts, framing, load_tokenizer
@@ -117,7 +117,7 @@ def infill_spans(ids: Sequence[int], rng: random.Random, mask_id: int,
     return noised
 
 
-def corpus_texts(path: str | os.PathLike) -> list[dict]:
+def corpus_texts(path: PathLike) -> list[dict]:
     """``{language, text}`` rows of a monolingual corpus, or of both sides of a parallel one."""
     table = pq.read_table(path)
     if "text" in table.column_names:
@@ -126,7 +126,7 @@ def corpus_texts(path: str | os.PathLike) -> list[dict]:
             for row in table.to_pylist() for side in ("source", "target")]
 
 
-def read_documents(paths: Sequence[str | os.PathLike], tokenizer) -> list[Document]:
+def read_documents(paths: Sequence[PathLike], tokenizer) -> list[Document]:
     """Monolingual documents, split into sentences and encoded once."""
     documents = []
     for path in paths:
@@ -140,7 +140,7 @@ def read_documents(paths: Sequence[str | os.PathLike], tokenizer) -> list[Docume
     return documents
 
 
-def read_pairs(paths: Sequence[str | os.PathLike], tokenizer, objective: str,
+def read_pairs(paths: Sequence[PathLike], tokenizer, objective: str,
                train_language: str) -> list[Pair]:
     """Translation pairs for an MT objective: both directions (m2m), en→X (o2m) or X→en (m2o)."""
     pairs = []

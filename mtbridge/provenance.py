@@ -26,6 +26,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from mtbridge.aliases import PathLike
+
 PACKAGE = Path(__file__).resolve().parent
 SETTINGS_ROOT = ".mtbridge/settings"
 RECONCILED = ".mtbridge/reconciled.json"  # written by mark_up_to_date: pulled artifacts are current
@@ -99,7 +101,7 @@ def settings_record(function: str, params: dict[str, Any],
     return record
 
 
-def write_if_changed(record: dict[str, Any], path: str | os.PathLike) -> None:
+def write_if_changed(record: dict[str, Any], path: PathLike) -> None:
     """Write ``record`` as sorted JSON unless the file already holds exactly that (keeps its mtime)."""
     text = json.dumps(record, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
     target = Path(path)
@@ -111,7 +113,7 @@ def write_if_changed(record: dict[str, Any], path: str | os.PathLike) -> None:
     os.replace(tmp, target)
 
 
-def read_settings(path: str | os.PathLike) -> dict[str, Any]:
+def read_settings(path: PathLike) -> dict[str, Any]:
     with open(path, encoding="utf-8") as handle:
         return json.load(handle)
 
@@ -173,7 +175,7 @@ def provenance(settings: dict[str, Any], inputs: dict[str, str | list[str]]) -> 
     }
 
 
-def provenance_path(output: str | os.PathLike) -> Path:
+def provenance_path(output: PathLike) -> Path:
     """Inside a directory artifact; beside a file artifact (``x.parquet`` -> ``x.provenance.json``)."""
     output = Path(output)
     if output.is_dir():
@@ -181,7 +183,7 @@ def provenance_path(output: str | os.PathLike) -> Path:
     return output.with_name(output.name.split(".")[0] + ".provenance.json")
 
 
-def mark_up_to_date(root: str | os.PathLike = ".") -> int:
+def mark_up_to_date(root: PathLike = ".") -> int:
     """Give every artifact file and folder under ``root`` one mtime, now; returns how many were set.
 
     Only for right after `dvc pull` + a clean `dvc status` (scripts/pull.sh), once the DAG has written
@@ -202,7 +204,7 @@ def mark_up_to_date(root: str | os.PathLike = ".") -> int:
     return count
 
 
-def check_artifacts_have_a_record(root: str | os.PathLike = ".") -> None:
+def check_artifacts_have_a_record(root: PathLike = ".") -> None:
     """Stop, in one line, before Snakemake plans to recompute artifacts it has no record of.
 
     After `git clone` + a plain `dvc pull` every artifact is there with a fresh mtime but Snakemake has

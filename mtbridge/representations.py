@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import groupby
@@ -28,6 +27,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 from torch import nn
 
+from mtbridge.aliases import PathLike
 from mtbridge.io import atomic_path, read_parquet
 from mtbridge.models import WEIGHTS_FILE, load_encoder, masked_mean
 from mtbridge.tasks import CORPUS_SCHEMA
@@ -105,7 +105,7 @@ def pooled_layers(encoder: nn.Module, sentences: Sequence[Sentence], pooling: st
     return {name: torch.cat([batch[index] for batch in pooled])[inverse] for index, name in enumerate(names)}
 
 
-def checkpoint_revision(checkpoint_dir: str | os.PathLike) -> str:
+def checkpoint_revision(checkpoint_dir: PathLike) -> str:
     """The content hash of a checkpoint's weights: which model a dump came from, across machines."""
     digest = hashlib.sha256()
     with open(Path(checkpoint_dir) / WEIGHTS_FILE, "rb") as handle:
@@ -115,7 +115,7 @@ def checkpoint_revision(checkpoint_dir: str | os.PathLike) -> str:
 
 
 def write_dump(layers: Mapping[str, torch.Tensor], ids: Sequence[str], meta: Mapping,
-               path: str | os.PathLike) -> None:
+               path: PathLike) -> None:
     """One safetensors file: a float16 tensor per layer; ids, layer order and ``meta`` as metadata."""
     record = {**meta, "ids": list(ids), "layers": list(layers)}
     tensors = {name: values.to(torch.float16).contiguous() for name, values in layers.items()}
@@ -144,7 +144,7 @@ class Dump:
             return handle.get_tensor(name)
 
 
-def open_dump(path: str | os.PathLike) -> Dump:
+def open_dump(path: PathLike) -> Dump:
     """Read a dump's metadata, failing with one line that names the file if it is not a dump."""
     try:
         with safe_open(str(path), framework="numpy") as handle:

@@ -31,6 +31,8 @@ from typing import Any
 
 import yaml
 
+from mtbridge import snakemake_runs
+from mtbridge.aliases import PathLike
 from mtbridge.provenance import SETTINGS_ROOT, provenance_path
 
 # The phases of rules/phases.smk (one DVC stage each), in DAG order, and the rules whose jobs each
@@ -329,7 +331,7 @@ def study_root(root: Path, name: str) -> Path:
 
 
 def snakemake_command(configfile: str | None, cores: int, *arguments: str) -> list[str]:
-    command = [sys.executable, "-m", "snakemake", "--cores", str(cores), "--nocolor", *arguments]
+    command = snakemake_runs.snakemake_command("--cores", str(cores), "--nocolor", *arguments)
     return command + (["--configfile", configfile] if configfile else [])
 
 
@@ -555,7 +557,7 @@ def _status_command(run: Run, root: Path) -> str:
     return shlex.join(words)
 
 
-def failure_message(logfile: str | os.PathLike | list, study_folder: str | os.PathLike) -> str:
+def failure_message(logfile: PathLike | list, study_folder: PathLike) -> str:
     """What went wrong and what to do, from the run's main log: the failed jobs and their logs
     (relative to the launch folder), that finished jobs are kept, how to resume and to see status."""
     logfile = Path(logfile[0] if isinstance(logfile, list | tuple) else logfile)
@@ -582,7 +584,7 @@ def failure_message(logfile: str | os.PathLike | list, study_folder: str | os.Pa
     return "\n".join(lines)
 
 
-def report_failure(logfile: str | os.PathLike | list) -> None:
+def report_failure(logfile: PathLike | list) -> None:
     """The ``onerror`` handler's one call: print the failure message to stderr (never raises: a
     broken message must not hide Snakemake's own error)."""
     try:

@@ -8,12 +8,12 @@ keeps everything else, the continued budget in tokens included, as the base conf
 from __future__ import annotations
 
 import copy
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
 
+from mtbridge.aliases import PathLike
 from mtbridge.io import read_json
 
 BASELINE = "baseline"
@@ -29,7 +29,7 @@ def sweep_config(base: dict, steps: int, tasks: Sequence[str], seeds: Sequence[i
     return config
 
 
-def read_runs(metrics_root: str | os.PathLike) -> pd.DataFrame:
+def read_runs(metrics_root: PathLike) -> pd.DataFrame:
     """Every task metrics file under ``metrics_root`` (models and baselines; not translation scores),
     one row per run."""
     records = [read_json(path) for path in sorted(Path(metrics_root).rglob("*.json"))
@@ -46,7 +46,7 @@ def zero_shot_average(runs: pd.DataFrame, train_language: str) -> pd.DataFrame:
     return pd.DataFrame({"mean": grouped.mean(), "std": grouped.std(), "seeds": grouped.size()}).reset_index()
 
 
-def transfer_by_budget(workdirs: Mapping[int, str | os.PathLike], train_language: str, tasks: Sequence[str],
+def transfer_by_budget(workdirs: Mapping[int, PathLike], train_language: str, tasks: Sequence[str],
                        seeds: Sequence[int]) -> pd.DataFrame:
     """The zero-shot averages of each budget's study (``workdirs[steps]``) on ``tasks`` and ``seeds``
     (baselines, seed 0, always), with a ``steps`` column."""

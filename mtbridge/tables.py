@@ -12,7 +12,6 @@ with intervals over test examples, and are never tested.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -20,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mtbridge.aliases import PathLike
 from mtbridge.evaluation import METRIC_FIELDS
 from mtbridge.io import read_json, read_parquet, write_json, write_text
 from mtbridge.statistics import (
@@ -87,7 +87,7 @@ def run_number(pretraining_seed: int, seed: int) -> int:
     return seed + RUN_STRIDE * (max(pretraining_seed, 1) - 1)
 
 
-def load_metrics(paths: Iterable[str | os.PathLike]) -> pd.DataFrame:
+def load_metrics(paths: Iterable[PathLike]) -> pd.DataFrame:
     """Read metrics files into one frame: one row per run, plus the ``path`` it came from; ``seed``
     holds the run's number (``run_number``).
 
@@ -106,7 +106,7 @@ def load_metrics(paths: Iterable[str | os.PathLike]) -> pd.DataFrame:
 
 
 def load_runs(
-    metric_paths: Iterable[str | os.PathLike], prediction_paths: Iterable[str | os.PathLike]
+    metric_paths: Iterable[PathLike], prediction_paths: Iterable[PathLike]
 ) -> pd.DataFrame:
     """``load_metrics`` plus a ``predictions`` column: the i-th predictions file belongs to the i-th
     metrics file (the rules list both in one order; each run's score is checked against its file)."""
@@ -116,7 +116,7 @@ def load_runs(
     return load_metrics(metric_paths).assign(predictions=prediction_paths)
 
 
-def _queries(paths: Iterable[str | os.PathLike]) -> dict[str, str]:
+def _queries(paths: Iterable[PathLike]) -> dict[str, str]:
     """Each page's query (``text_a`` of a ranking task's test split), by example id."""
     queries: dict[str, str] = {}
     for path in paths:
@@ -683,14 +683,14 @@ def _study_metrics(
 
 
 def write_transfer_tables(
-    metric_paths: Iterable[str | os.PathLike],
-    prediction_paths: Iterable[str | os.PathLike],
+    metric_paths: Iterable[PathLike],
+    prediction_paths: Iterable[PathLike],
     *,
-    csv_path: str | os.PathLike,
-    markdown_path: str | os.PathLike,
-    summary_path: str | os.PathLike,
-    tests_path: str | os.PathLike,
-    findings_path: str | os.PathLike,
+    csv_path: PathLike,
+    markdown_path: PathLike,
+    summary_path: PathLike,
+    tests_path: PathLike,
+    findings_path: PathLike,
     models: list[str],
     objectives: dict[str, list[str]],
     tasks: list[str],
@@ -701,9 +701,9 @@ def write_transfer_tables(
     seeds: Sequence[int] | None = None,
     pretraining_seeds: Sequence[int] = (1,),
     allow_missing: bool = False,
-    query_paths: Iterable[str | os.PathLike] = (),
-    baseline_metric_paths: Iterable[str | os.PathLike] = (),
-    baseline_prediction_paths: Iterable[str | os.PathLike] = (),
+    query_paths: Iterable[PathLike] = (),
+    baseline_metric_paths: Iterable[PathLike] = (),
+    baseline_prediction_paths: Iterable[PathLike] = (),
     resamples: int = RESAMPLES,
 ) -> None:
     """Write the transfer CSV, Markdown, tests CSV, findings and JSON summary from per-run files.

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import importlib.util
-import os
 import re
 import sys
 from collections.abc import Mapping, Sequence
@@ -22,6 +21,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 
+from mtbridge.aliases import PathLike
 from mtbridge.io import atomic_directory
 
 SPECIAL_TOKENS = ("<s>", "<pad>", "</s>", "<unk>", "<mask>")
@@ -46,7 +46,7 @@ def language_tag(language: str) -> str:
     return f"{language}_XX"
 
 
-def read_training_text(corpus_paths: Sequence[str | os.PathLike], per_language: int) -> list[str]:
+def read_training_text(corpus_paths: Sequence[PathLike], per_language: int) -> list[str]:
     """The first ``per_language`` texts of each corpus, in corpus order (deterministic)."""
     texts: list[str] = []
     for path in corpus_paths:
@@ -67,7 +67,7 @@ def train_tokenizer(texts: Sequence[str], languages: Sequence[str], vocab_size: 
     return tokenizer
 
 
-def save_tokenizer(tokenizer: Tokenizer, languages: Sequence[str], directory: str | os.PathLike) -> None:
+def save_tokenizer(tokenizer: Tokenizer, languages: Sequence[str], directory: PathLike) -> None:
     """Save as a transformers fast tokenizer directory, atomically."""
     from transformers import PreTrainedTokenizerFast
 
@@ -81,14 +81,14 @@ def save_tokenizer(tokenizer: Tokenizer, languages: Sequence[str], directory: st
         fast.save_pretrained(tmp)
 
 
-def build_tokenizer(corpus_paths: Sequence[str | os.PathLike], languages: Sequence[str],
-                    vocab_size: int, per_language: int, directory: str | os.PathLike) -> None:
+def build_tokenizer(corpus_paths: Sequence[PathLike], languages: Sequence[str],
+                    vocab_size: int, per_language: int, directory: PathLike) -> None:
     """Train on the monolingual corpora of ``languages`` and save to ``directory``."""
     texts = read_training_text(corpus_paths, per_language)
     save_tokenizer(train_tokenizer(texts, languages, vocab_size), languages, directory)
 
 
-def load_tokenizer(directory: str | os.PathLike, trust_remote_code: bool = False):
+def load_tokenizer(directory: PathLike, trust_remote_code: bool = False):
     """Load a tokenizer folder as a transformers fast tokenizer: from its ``tokenizer.json``, or, for a
     hub folder that ships only a SentencePiece model (``sentencepiece.bpe.model``), converted from it
     and checked (``check_sentencepiece_layout``); saving it then writes the ``tokenizer.json``."""

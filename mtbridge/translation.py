@@ -11,7 +11,6 @@ without it, a language sharing cognates with English would make any model look l
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Mapping, Sequence
 
 import pandas as pd
@@ -19,6 +18,7 @@ import pyarrow as pa
 import torch
 from sacrebleu.metrics import BLEU, CHRF
 
+from mtbridge.aliases import PathLike
 from mtbridge.io import read_json, read_parquet, write_json, write_parquet, write_text
 from mtbridge.models import load_pretrained
 from mtbridge.pretraining import Pair, keeps_direction, truncate
@@ -27,7 +27,6 @@ from mtbridge.tasks import CORPUS_SCHEMA, PARALLEL_SCHEMA
 from mtbridge.tokenizer import Framing, encode_texts, framing, load_tokenizer
 from mtbridge.training import Device, pad, seed_everything, select_device
 
-PathLike = str | os.PathLike
 BATCH_SIZE = 32  # fixed, not a setting: another batch pads differently, which can flip a near-tied argmax
 METRICS = {"chrf": "chrF++", "bleu": "BLEU"}
 COPY = ("baseline", "copy")  # the copy-the-source row of the table

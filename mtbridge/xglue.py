@@ -37,7 +37,6 @@ Where each fact below comes from (read, not guessed):
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import tarfile
 from collections.abc import Iterator, Mapping
@@ -46,10 +45,9 @@ from pathlib import Path, PurePosixPath
 import pyarrow.parquet as pq
 
 from mtbridge import hub
+from mtbridge.aliases import PathLike
 from mtbridge.io import atomic_directory, write_parquet
 from mtbridge.tasks import TaskSpec, schema_for
-
-PathLike = str | os.PathLike
 
 XGLUE_TASKS: tuple[str, ...] = ("ner", "pos", "nc", "xnli", "pawsx", "qadsm", "wpr", "qam")
 SPLITS = ("train", "dev", "test")

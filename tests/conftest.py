@@ -1,7 +1,9 @@
-"""Shared fixtures: a small synthetic world on disk, a tokenizer trained on it, tiny model specs.
+"""Shared fixtures: a small synthetic world on disk, a tokenizer trained on it, tiny model specs; and
+the paper study's stand-ins (tests/paper_fixtures.py), written once for every paper test module.
 
 Everything here is session-scoped and sized for a busy 2-core machine: three languages,
-a few dozen sentences each, a 300-piece vocabulary and 1-layer models of width 32.
+a few dozen sentences each, a 300-piece vocabulary and 1-layer models of width 32. Running Snakemake:
+tests/snakemake_runner.py.
 """
 
 from __future__ import annotations
@@ -9,18 +11,19 @@ from __future__ import annotations
 import copy
 import logging
 import os
-import shutil
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from paper_fixtures import StandIns
 
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 ROOT = Path(__file__).resolve().parents[1]
-WORKFLOW_FILES = ("Snakefile", "rules", "workflow_scripts", "schemas", "configs", "report", "config.yaml")
 MICRO = ROOT / "configs" / "micro.yaml"
 SEED = 7
 LANGUAGES = ("en", "close", "isolate")
@@ -138,23 +141,40 @@ def restore_mtbridge_logger() -> Iterator[None]:
     logger.handlers[:], logger.level, logger.propagate = saved
 
 
-def copy_checkout(target: Path) -> None:
-    """The project's files as a fresh repository would hold them (tracked and new, not ignored)."""
-    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True,
-                            text=True, check=True).stdout.split()
-    for name in listed:
-        if (ROOT / name).is_file():
-            (target / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, target / name)
+# --- the paper study's stand-ins (test_hub_fetch, test_paper_config, test_paper_dag, test_paper_run) ---
 
 
-def copy_workflow(destination: Path) -> Path:
-    """The repository's workflow files in a fresh working directory (the library comes from the venv)."""
-    destination.mkdir(parents=True, exist_ok=True)
-    for name in WORKFLOW_FILES:
-        source = ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, destination / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(source, destination / name)
-    return destination
+@pytest.fixture(scope="session")
+def standins(tmp_path_factory: pytest.TempPathFactory) -> StandIns:
+    """Tiny checkpoints of every family, OPUS-100, FLORES+ and XGLUE layouts, and a fake HF cache of
+    them all; written once per session (a few seconds), read-only for the tests."""
+    from paper_fixtures import write_standins
+
+    return write_standins(tmp_path_factory.mktemp("paper"))
+
+
+@pytest.fixture
+def offline_cache(standins: StandIns, monkeypatch: pytest.MonkeyPatch) -> Iterator[StandIns]:
+    """This process reads the fake cache only: HF_HUB_OFFLINE set, HF_HOME and the hub cache there."""
+    import huggingface_hub.constants
+    from paper_fixtures import OFFLINE
+
+    from mtbridge import hub
+
+    for name, value in OFFLINE.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("HF_HOME", str(standins.hf_home))
+    monkeypatch.setenv("HF_HUB_CACHE", str(standins.hf_home / "hub"))  # read at import: patched below too
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(standins.hf_home / "hub"))
+    hub.hub_offline.cache_clear()
+    yield standins
+    hub.hub_offline.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def paper_raw() -> dict:
+    """configs/paper.yaml as written (tests edit deep copies of it)."""
+    import yaml
+    from paper_fixtures import PAPER
+
+    return yaml.safe_load(PAPER.read_text())

@@ -7,21 +7,30 @@
 - a Hugging Face cache entry (``hub/<type>s--org--name/{blobs,snapshots/<commit>,refs/main}``) so a
   ``{id, revision}`` reference resolves offline through the real ``snapshot_download``;
 - the official XGLUE release as a tarball, from tests/test_xglue.py's writers, for any languages.
+
+``write_standins`` writes them all once for the paper tests (the session fixture ``standins`` in
+tests/conftest.py); the helpers at the end are shared by tests/test_hub_fetch.py, test_language_codes.py,
+test_paper_config.py, test_paper_dag.py and test_paper_run.py.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable, Sequence
+import subprocess
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 import torch
-from test_xglue import FOLDERS, release_name, release_text, samples, tarball_of
+from snakemake_runner import ROOT, snakemake
+from test_xglue import FOLDERS, release_name, release_text, samples, tarball_of, write_hub
 from tokenizers import pre_tokenizers
 
+from mtbridge.aliases import PathLike
 from mtbridge.tokenizer import NLLB_CODES
 from mtbridge.xglue import XGLUE_LANGUAGES, XGLUE_TASKS, release_checksum
 
@@ -154,7 +163,7 @@ def build_model(architecture: str, tokenizer, seed: int = 0) -> torch.nn.Module:
     raise ValueError(f"no stand-in for architecture {architecture!r}")
 
 
-def write_checkpoint(architecture: str, directory: str | os.PathLike, seed: int = 0,
+def write_checkpoint(architecture: str, directory: PathLike, seed: int = 0,
                      texts: Sequence[str] | None = None) -> Path:
     """A hub-like checkpoint folder: config, safetensors weights and the tokenizer files."""
     directory = Path(directory)
@@ -167,7 +176,7 @@ def write_checkpoint(architecture: str, directory: str | os.PathLike, seed: int 
 # --- datasets ---------------------------------------------------------------------------------
 
 
-def write_opus(root: str | os.PathLike, languages: Sequence[str], split: str = "train",
+def write_opus(root: PathLike, languages: Sequence[str], split: str = "train",
                pivot: str = "en") -> Path:
     """OPUS-100's layout: ``<a-b>/<split>-00000-of-00001.parquet``, rows ``translation: {a, b}``;
     each pair's last row has an empty side (the reader drops it)."""
@@ -185,7 +194,7 @@ def write_opus(root: str | os.PathLike, languages: Sequence[str], split: str = "
     return root
 
 
-def write_flores(root: str | os.PathLike, languages: Sequence[str], split: str = "devtest") -> Path:
+def write_flores(root: PathLike, languages: Sequence[str], split: str = "devtest") -> Path:
     """FLORES+'s layout: ``<split>/<code>.parquet`` with FLORES+'s leading columns, ids shared."""
     root = Path(root)
     (root / split).mkdir(parents=True, exist_ok=True)
@@ -201,7 +210,7 @@ def write_flores(root: str | os.PathLike, languages: Sequence[str], split: str =
     return root
 
 
-def write_xglue_release(root: str | os.PathLike, languages: Sequence[str] = LANGUAGES) -> tuple[Path, str]:
+def write_xglue_release(root: PathLike, languages: Sequence[str] = LANGUAGES) -> tuple[Path, str]:
     """The official release as a tarball (test_xglue's format), with the dev and test splits of every
     language in ``languages`` that each task has; returns the tarball and its sha256."""
     root = Path(root)
@@ -219,12 +228,12 @@ def write_xglue_release(root: str | os.PathLike, languages: Sequence[str] = LANG
 # --- the Hugging Face cache -------------------------------------------------------------------
 
 
-def cache_folder(hf_home: str | os.PathLike, repo_id: str, repo_type: str = "model") -> Path:
+def cache_folder(hf_home: PathLike, repo_id: str, repo_type: str = "model") -> Path:
     """Where huggingface_hub keeps a repository under ``$HF_HOME/hub``."""
     return Path(hf_home) / "hub" / f"{repo_type}s--{repo_id.replace('/', '--')}"
 
 
-def cache_repository(hf_home: str | os.PathLike, repo_id: str, source: str | os.PathLike,
+def cache_repository(hf_home: PathLike, repo_id: str, source: PathLike,
                      repo_type: str = "model", branch: str = "main") -> str:
     """Put the files of ``source`` into the cache as one commit, the way ``snapshot_download`` leaves
     them (content-addressed blobs, snapshot symlinks, ``refs/<branch>``); returns the commit id."""
@@ -247,3 +256,80 @@ def cache_repository(hf_home: str | os.PathLike, repo_id: str, source: str | os.
     ref.parent.mkdir(parents=True, exist_ok=True)
     ref.write_text(commit)
     return commit
+
+
+# --- the paper tests' stand-ins and helpers ----------------------------------------------------
+
+PAPER = ROOT / "configs" / "paper.yaml"
+OFFLINE = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_VERBOSITY": "error"}
+KEY = "models.family.hub.source"
+PARALLEL_ID, FLORES_ID = "fixture/opus-100", "fixture/flores_plus"
+MMT_ID = "fixture/mbart-mmt-standin"  # another mBART stand-in (other weights, same tokenizer)
+XGLUE_ID, XGLUE_REVISION = "fixture/xglue", "refs/convert/parquet"  # as configs/paper.yaml pins it
+
+
+def repo_id(architecture: str) -> str:
+    return f"fixture/{architecture}-standin"
+
+
+@dataclass(frozen=True)
+class StandIns:
+    """Where the stand-ins are: checkpoint folders, the fake HF_HOME and the commits cached there."""
+
+    root: Path
+    hf_home: Path
+    checkpoints: dict[str, Path]
+    commits: dict[str, str]  # repository id -> commit
+
+
+def write_standins(root: Path) -> StandIns:
+    """A checkpoint of each family (and an MMT one), OPUS, FLORES+ and XGLUE's hub copy, all cached."""
+    hf_home = root / "hf_home"
+    checkpoints = {architecture: write_checkpoint(architecture, root / "models" / architecture, seed=index)
+                   for index, architecture in enumerate(ARCHITECTURES)}
+    commits = {repo_id(architecture): cache_repository(hf_home, repo_id(architecture), folder)
+               for architecture, folder in checkpoints.items()}
+    mmt = write_checkpoint("mbart", root / "models" / "mmt", seed=7)
+    commits[MMT_ID] = cache_repository(hf_home, MMT_ID, mmt)
+    commits[PARALLEL_ID] = cache_repository(hf_home, PARALLEL_ID, write_opus(root / "opus", ["de", "bg"]),
+                                            repo_type="dataset")
+    commits[FLORES_ID] = cache_repository(hf_home, FLORES_ID, write_flores(root / "flores", LANGUAGES),
+                                          repo_type="dataset")
+    commits[XGLUE_ID] = cache_repository(hf_home, XGLUE_ID, write_hub(root / "xglue_hub"),
+                                         repo_type="dataset", branch=XGLUE_REVISION)
+    return StandIns(root, hf_home, checkpoints, commits)
+
+
+def one_line(error: pytest.ExceptionInfo) -> str:
+    message = str(error.value)
+    assert "\n" not in message, message
+    return message
+
+
+def change(path: str, value: object = None, delete: bool = False) -> Callable[[dict], None]:
+    """A function that sets (or deletes) the dotted key ``path`` of a raw config."""
+    def apply(config: dict) -> None:
+        *parents, last = path.split(".")
+        node = config
+        for part in parents:
+            node = node.setdefault(part, {})
+        if delete:
+            del node[last]
+        else:
+            node[last] = value
+    return apply
+
+
+def no_network_environment(hf_home: Path) -> dict[str, str]:
+    """Offline, an empty cache, and the hub and every proxy pointed at a closed local port."""
+    closed = "http://127.0.0.1:9"
+    return {**os.environ, **OFFLINE, "HF_HOME": str(hf_home), "HF_HUB_CACHE": str(hf_home / "hub"),
+            "HF_ENDPOINT": closed, "HTTP_PROXY": closed, "HTTPS_PROXY": closed, "http_proxy": closed,
+            "https_proxy": closed, "PYTHONWARNINGS": "ignore"}
+
+
+def study_snakemake(workdir: Path, configfile: Path, *arguments: str, environment: dict[str, str],
+                    timeout: int = 900) -> subprocess.CompletedProcess:
+    """The workflow copied into WORKDIR on CONFIGFILE (``-s WORKDIR/Snakefile --configfile CONFIGFILE``)."""
+    return snakemake(workdir, "--configfile", str(configfile), *arguments, snakefile=workdir / "Snakefile",
+                     env=environment, timeout=timeout)

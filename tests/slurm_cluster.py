@@ -16,6 +16,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import snakemake_runner as runner
+
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "slurm_cluster.sh"
 SLURM_PROFILE = ROOT / "profiles" / "slurm"
@@ -114,10 +116,8 @@ class Run:
 
 def snakemake(workdir: Path, *arguments: str, timeout: float = 900) -> Run:
     """``python -m snakemake ARGUMENTS`` in WORKDIR with the test environment; timed."""
-    command = [sys.executable, "-m", "snakemake", *arguments]
     started = time.perf_counter()
-    result = subprocess.run(command, cwd=workdir, capture_output=True, text=True, env=snakemake_env(),
-                            timeout=timeout)
+    result = runner.snakemake(workdir, *arguments, env=snakemake_env(), timeout=timeout)
     return Run(workdir, result, time.perf_counter() - started)
 
 

@@ -7,10 +7,7 @@ what it says). A config that fails this way must write nothing: the workflow cas
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,13 +22,12 @@ from paper_fixtures import (
     write_opus,
     write_xglue_release,
 )
+from snakemake_runner import copy_workflow, snakemake
 
 from mtbridge.config import ConfigError, prepare_config
 from mtbridge.models import fetch_checkpoint
 
 DEFAULT, PAPER = ROOT / "config.yaml", ROOT / "configs" / "paper.yaml"
-WORKFLOW = ("Snakefile", "rules", "workflow_scripts", "schemas", "configs", "report", "profiles",
-            "config.yaml")
 Edit = Callable[[dict], None]
 
 
@@ -259,14 +255,7 @@ WORKFLOW_CASES = ["heads-do-not-divide-width", "bert-built-from-sizes", "too-few
 
 @pytest.fixture(scope="module")
 def workflow_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    destination = tmp_path_factory.mktemp("workflow")
-    for name in WORKFLOW:
-        source = ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, destination / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(source, destination / name)
-    return destination
+    return copy_workflow(tmp_path_factory.mktemp("workflow"), profiles=True)
 
 
 @pytest.mark.workflow
@@ -280,9 +269,7 @@ def test_snakemake_stops_before_the_dag_and_writes_nothing(workflow_copy: Path, 
     configfile = tmp_path / "bad.yaml"
     configfile.write_text(yaml.safe_dump(config, sort_keys=False))
     before = sorted(path.relative_to(workflow_copy) for path in workflow_copy.rglob("*"))
-    result = subprocess.run([sys.executable, "-m", "snakemake", "--configfile", str(configfile), "-n"],
-                            cwd=workflow_copy, capture_output=True, text=True, timeout=300,
-                            env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    result = snakemake(workflow_copy, "--configfile", str(configfile), "-n", timeout=300)
     lines = [line for line in (result.stdout + result.stderr).splitlines() if line.startswith("config key")]
     assert result.returncode != 0 and len(lines) == 1, result.stdout + result.stderr
     assert lines[0].startswith(f"config key {key}: ") and fragment in lines[0]

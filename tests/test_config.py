@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import copy
-import os
 import re
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import MICRO, ROOT, copy_workflow
+from conftest import MICRO, ROOT
+from snakemake_runner import copy_workflow, environment, snakemake
 
 from mtbridge.config import (
     PATTERN_WORDS,
@@ -244,11 +243,10 @@ def test_snakemake_shows_config_errors_without_traceback_and_types_its_overrides
     workdir = copy_workflow(tmp_path / "workflow")
     bad = DEFAULT.read_text().replace("train_language: en", "train_langauge: en")
     (workdir / "bad.yaml").write_text(bad.replace("learning_rate: 0.001", "learning_rate: fast"))
-    environment = {**os.environ, "PYTHONWARNINGS": "ignore", "HF_HUB_OFFLINE": "1"}
+    offline = environment(HF_HUB_OFFLINE="1")
 
     def dry_run(*arguments: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "snakemake", "-n", "--cores", "1", *arguments],
-                              cwd=workdir, capture_output=True, text=True, env=environment, timeout=300)
+        return snakemake(workdir, "-n", "--cores", "1", *arguments, env=offline, timeout=300)
 
     failed = dry_run("--configfile", "bad.yaml")
     output = failed.stdout + failed.stderr

@@ -120,6 +120,7 @@ def gpu_check_module():
     return sys.modules["gpu_check"]
 
 
+@pytest.mark.slow
 def test_gpu_check_runs_every_phase_on_the_cpu(tmp_path: Path) -> None:
     gpu_check = gpu_check_module()
     output = tmp_path / "gpu_check.json"

@@ -14,7 +14,7 @@ def test_module_closure_follows_imports_transitively() -> None:
     closure = provenance.module_closure("mtbridge.figures")
     assert {"mtbridge.figures", "mtbridge.analysis", "mtbridge.similarity", "mtbridge.io"} <= set(closure)
     assert "mtbridge.finetuning" not in closure
-    assert provenance.module_closure("mtbridge.io") == ("mtbridge.io",)
+    assert provenance.module_closure("mtbridge.io") == ("mtbridge.aliases", "mtbridge.io")
 
 
 def test_code_fingerprint_names_a_missing_module() -> None:

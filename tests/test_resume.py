@@ -31,6 +31,7 @@ def arguments(small_world: SmallWorld, tokenizer_dir: Path, spec: dict, output: 
                 resume={"directory": str(resume), "key": "job-settings", "every": EVERY} if resume else None)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("architecture", ["mbart", "xlm-roberta"])
 def test_a_killed_pretraining_resumes_to_the_same_weights(small_world: SmallWorld, tokenizer_dir: Path,
                                                           micro_config: dict, tmp_path: Path,

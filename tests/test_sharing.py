@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import copy_checkout
+from snakemake_runner import copy_checkout, planned_jobs
 
 from mtbridge.config import continued_variants, load_config, model_objectives
 from mtbridge.paths import ARTIFACT_FOLDERS, study_root
@@ -60,9 +60,7 @@ def artifact_hashes(checkout: Path) -> dict[str, str]:
 
 def planned(workdir: Path) -> dict[str, int]:
     """Jobs per rule that `snakemake -n` plans (an empty dict when there is nothing to do)."""
-    output = sh(workdir, "snakemake", "-n", "--quiet", "rules").stdout
-    return {line.split()[0]: int(line.split()[1]) for line in output.splitlines()
-            if len(line.split()) == 2 and line.split()[1].isdigit() and line.split()[0] != "total"}
+    return planned_jobs(sh(workdir, "snakemake", "-n", "--quiet", "rules"))
 
 
 def clone(origin: Path, target: Path) -> Path:

@@ -87,6 +87,7 @@ def trained_scores(english: tuple[dict, Path], micro_config: dict) -> dict[str, 
     return scores
 
 
+@pytest.mark.slow  # trains a tagger per task (the module fixture trained_scores)
 @pytest.mark.parametrize(("task", "gap"), [("ner", 0.3), ("pos", 0.02)])
 def test_word_lookup_stays_far_below_a_trained_tagger(english: tuple[dict, Path], trained_scores: dict,
                                                       task: str, gap: float) -> None:

@@ -10,14 +10,12 @@ artifact to be byte-identical. Deselect with `-m "not slurm"`.
 from __future__ import annotations
 
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import copy_workflow
 from slurm_cluster import (
     FAST_POLLING,
     LOCAL_PROFILE,
@@ -37,6 +35,7 @@ from slurm_cluster import (
     submitted_jobs,
     submitted_rules,
 )
+from snakemake_runner import copy_workflow, snakemake_command
 
 pytestmark = pytest.mark.slurm
 
@@ -224,8 +223,8 @@ def test_preempted_job_is_requeued_and_completes(slurm: Cluster, tmp_path: Path)
     node failure does) starts again under the same job id and Snakemake waits for it."""
     (tmp_path / "Snakefile").write_text(REQUEUE_SNAKEFILE)
     attempts = tmp_path / "attempts.txt"
-    command = [sys.executable, "-m", "snakemake", "--workflow-profile", str(SLURM_PROFILE),
-               "--executor", "slurm", "--cores", "2", *FAST_POLLING]
+    command = snakemake_command("--workflow-profile", str(SLURM_PROFILE), "--executor", "slurm",
+                                "--cores", "2", *FAST_POLLING)
     with subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                           env=snakemake_env()) as process:
         deadline = time.monotonic() + 120

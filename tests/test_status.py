@@ -15,14 +15,13 @@ from pathlib import Path
 
 import pytest
 import yaml
+from snakemake_runner import copy_workflow, environment, planned_jobs, snakemake
 
 from mtbridge import status
 from mtbridge.provenance import provenance_path, write_if_changed
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "tests" / "samples" / "status"
-WORKFLOW = ("Snakefile", "rules", "workflow_scripts", "schemas", "configs", "report", "profiles",
-            "config.yaml")
 FINETUNE = "mtbridge.finetuning:finetune"
 
 
@@ -165,12 +164,7 @@ def test_the_progress_line_of_a_run() -> None:
 def tiny_workflow(tmp_path: Path) -> Path:
     """The workflow in a fresh folder with two small studies of one task and language pair: ``tiny``
     (one model and objective) and ``every_rule`` (mbart, with a continued objective: every synthetic rule)."""
-    for name in WORKFLOW:
-        source = ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(source, tmp_path / name)
+    copy_workflow(tmp_path, profiles=True)
     for name, model, objectives in (("tiny", "xlmr", ["source"]),
                                     ("every_rule", "mbart", ["source", "mt-m2m", "random-init"])):
         config = yaml.safe_load((ROOT / "configs" / "micro.yaml").read_text())
@@ -181,10 +175,14 @@ def tiny_workflow(tmp_path: Path) -> Path:
     return tmp_path
 
 
+def status_environment() -> dict[str, str]:
+    """This checkout's mtbridge first on PYTHONPATH (the status command runs as ``python -m``)."""
+    return environment(PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+
+
 def run_in(folder: Path, *command: str) -> subprocess.CompletedProcess:
-    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-                   "PYTHONWARNINGS": "ignore"}
-    return subprocess.run(command, cwd=folder, capture_output=True, text=True, env=environment, timeout=300)
+    return subprocess.run(command, cwd=folder, capture_output=True, text=True, env=status_environment(),
+                          timeout=300)
 
 
 @pytest.mark.workflow
@@ -207,10 +205,10 @@ def test_rule_phases_agree_with_the_phase_targets(tiny_workflow: Path) -> None:
     targets = [f"phase_{phase}" for phase in status.PHASE_RULES]
 
     def rules_of(target: str) -> set[str]:
-        result = run_in(tiny_workflow, sys.executable, "-m", "snakemake", "-n", "--quiet", "rules",
-                        "--cores", "1", "--configfile", "every_rule.yaml", "--", target)
+        result = snakemake(tiny_workflow, "-n", "--quiet", "rules", "--cores", "1", "--configfile",
+                           "every_rule.yaml", "--", target, env=status_environment(), timeout=300)
         assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-        return set(status.parse_job_stats(result.stdout + result.stderr))
+        return set(planned_jobs(result))
 
     with ThreadPoolExecutor(2) as pool:
         planned = dict(zip(targets, pool.map(rules_of, targets), strict=True))

@@ -82,6 +82,7 @@ def translation_world(micro_config, tmp_path_factory):
     return root
 
 
+@pytest.mark.slow
 def test_an_mt_checkpoint_beats_an_untrained_one(random_checkpoints, specs, translation_world, tmp_path):
     from mtbridge.pretraining import continue_pretraining
 

@@ -3,30 +3,26 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+import snakemake_runner as runner
 import yaml
+from snakemake_runner import ROOT, SNAKEFILE
 
 from mtbridge import paths
 from mtbridge.config import continued_variants, load_config, model_objectives, parallel_pairs
 
-ROOT = Path(__file__).resolve().parent.parent
 MICRO = ROOT / "configs" / "micro.yaml"
 
 pytestmark = pytest.mark.workflow
 
 
 def snakemake(workdir: Path, configfile: Path, *arguments: str) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--configfile",
-               str(configfile), "--cores", "2", *arguments]
-    environment = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    return subprocess.run(command, cwd=workdir, capture_output=True, text=True, env=environment,
-                          timeout=900)
+    return runner.snakemake(workdir, "--configfile", str(configfile), "--cores", "2", *arguments,
+                            snakefile=SNAKEFILE)
 
 
 def expected_outputs(config: dict) -> list[str]:
@@ -167,9 +163,7 @@ def planned_jobs(workdir: Path, config: dict, tmp_path: Path) -> dict[str, int]:
     """Jobs per rule that ``snakemake -n`` plans in ``workdir`` under ``config``."""
     changed = tmp_path / "changed.yaml"
     changed.write_text(yaml.safe_dump(config, sort_keys=False))
-    result = snakemake(workdir, changed, "-n", "--quiet", "rules")
-    return {line.split()[0]: int(line.split()[1]) for line in result.stdout.splitlines()
-            if len(line.split()) == 2 and line.split()[1].isdigit() and line.split()[0] != "total"}
+    return runner.planned_jobs(snakemake(workdir, changed, "-n", "--quiet", "rules"))
 
 
 @pytest.mark.parametrize(("change", "reruns", "kept"), [
@@ -304,9 +298,6 @@ def test_bad_config_fails_before_any_job(tmp_path: Path, change: dict, key: str)
 def test_plain_snakemake_runs_on_the_local_cores(tmp_path: Path) -> None:
     """No --cores: profiles/default (found beside the Snakefile) supplies it."""
     target = paths.monolingual_corpus("en")  # before --configfile, which takes every argument after it
-    command = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), target,
-               "--configfile", str(MICRO)]
-    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300,
-                            env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    result = runner.snakemake(tmp_path, target, "--configfile", str(MICRO), snakefile=SNAKEFILE, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert (study_dir(tmp_path) / paths.monolingual_corpus("en")).exists()
