@@ -17,7 +17,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, copy_workflow
+from conftest import ROOT
+from snakemake_runner import copy_workflow
 
 from mtbridge.jobs import job_functions
 from mtbridge.provenance import SETTINGS_ROOT, module_closure
@@ -100,9 +101,8 @@ class PaperCopy:
     configs/paper.yaml with that package first on the path: the settings files it writes."""
 
     def __init__(self, root: Path, hf_home: Path) -> None:
-        self.root = copy_workflow(root)
+        self.root = copy_workflow(root, profiles=True)
         shutil.copytree(ROOT / "mtbridge", root / "mtbridge", ignore=shutil.ignore_patterns("__pycache__"))
-        shutil.copytree(ROOT / "profiles", root / "profiles")
         hf_home.mkdir()
         self.environment = {**os.environ, "PYTHONPATH": str(root), "HF_HOME": str(hf_home),
                             "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
