@@ -67,7 +67,7 @@ CONFIG_CASES = [  # (name, base config, edit, key named, fragment)
      "evaluation.max_sentences", "needs at least 4"),
     ("continued-objectives-without-a-corpus", PAPER, setting("parallel", delete=True),
      "parallel", "required to train ['mbart50cp.denoise-cp'"),
-    ("language-without-a-flores-code", PAPER, setting("study.languages", ["en", "de", "yo"]),
+    ("language-without-a-flores-code", PAPER, setting("study.languages", ["en", "bg", "de", "el", "yo"]),
      "evaluation.codes", "no FLORES code for ['yo']"),
 ]
 

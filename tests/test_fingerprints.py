@@ -26,7 +26,8 @@ from mtbridge.provenance import SETTINGS_ROOT, module_closure
 # the modules every model job reaches: loading a checkpoint and its tokenizer
 MODEL = {"hub", "inputs", "io", "models", "tokenizer", "training"}
 # job module -> the mtbridge modules (without the prefix) its closure may hold, itself included
-ALLOWED: dict[str, set[str]] = {
+# (every one may reach `aliases`: type aliases, standard library only)
+ALLOWED: dict[str, set[str]] = {module: modules | {"aliases"} for module, modules in {
     "data": {"data", "io", "synthetic", "tasks"},
     "tokenizer": {"io", "tokenizer"},
     "xglue": {"xglue", "hub", "io", "tasks"},
@@ -42,7 +43,7 @@ ALLOWED: dict[str, set[str]] = {
     "translation": MODEL | {"translation", "pretraining", "objectives", "tabular", "tasks"},
     "figures": MODEL | {"figures", "analysis", "representations", "similarity", "spectra", "translation",
                         "pretraining", "objectives", "tabular", "tasks"},
-}
+}.items()}
 # modules only some jobs may reach: module -> the job modules allowed to
 RESTRICTED = {
     "synthetic": {"data"},  # the synthetic world: its own data jobs only

@@ -48,7 +48,7 @@ SHRINK = (
     'models={"mbart": {"objectives": ["source", "mt-o2m"]}}',
 )
 # rules that run as their own SLURM jobs in the shrunken study, and how many
-SINGLE_JOBS = {"language_corpora": 2, "parallel_corpus": 1, "task_split": 5, "tokenizer": 1,
+SINGLE_JOBS = {"language_corpora": 2, "parallel_corpus": 1, "task_split": 4, "tokenizer": 1,
                "pretrain_source": 1, "continue_pretraining": 1, "finetune": 2, "predict": 4,
                "dump_activations": 4, "spectra": 2, "spectra_table": 1, "spectra_figure": 1,
                "transfer_table": 1}
