@@ -70,9 +70,14 @@ DEVICE = config["device"]
 RESOURCES = {kind: job_resources(config, kind) for kind in config["resources"]}
 
 
+SCHEDULING_KEYS = ("warm_workers", "resources")  # how jobs are scheduled, never what they compute
+
+
 def study_identity():
-    """What a table says about where it came from: the study's name and a hash of its whole config."""
-    return {"name": STUDY["name"], "config_hash": config_hash(config)[:12]}
+    """What a table says about where it came from: the study's name and a hash of its config, less the
+    scheduling keys (a SLURM run of the same study, without warm workers, makes the same tables)."""
+    computed = {key: value for key, value in config.items() if key not in SCHEDULING_KEYS}
+    return {"name": STUDY["name"], "config_hash": config_hash(computed)[:12]}
 
 
 def threads_of(kind):
