@@ -372,9 +372,7 @@ def check_tasks(config: dict) -> None:
 
     Settings may be kept for a task the grid does not run (a smaller study reuses the config).
     """
-    from mtbridge.xglue import XGLUE_TASKS
-
-    known = SYNTHETIC_TASKS if is_synthetic(config) else XGLUE_TASKS
+    known = _known_tasks(config)
     kind = "synthetic" if is_synthetic(config) else "XGLUE"
     unknown = [task for task in config["study"]["tasks"] if task not in known]
     if unknown:
@@ -449,11 +447,16 @@ def continued_languages(config: dict) -> list[str]:
     return [config["study"]["train_language"], *config.get("parallel", {}).get("languages", [])]
 
 
+def continued_trained_here(spec: dict) -> list[str]:
+    """The family's continued objectives the pipeline trains itself (not fetched from the hub)."""
+    return [objective for objective in spec["objectives"]
+            if objective in CONTINUED_OBJECTIVES and objective not in spec["hub"]]
+
+
 def check_distinct_tags(name: str, spec: dict, languages: list[str]) -> None:
     """Languages that share a tag through ``language_fallback`` must not both be continued-pretraining
     languages of a tagged family: the tag is what tells an MT decoder which language to write."""
-    trained = [objective for objective in spec["objectives"]
-               if objective in CONTINUED_OBJECTIVES and objective not in spec["hub"]]
+    trained = continued_trained_here(spec)
     if not trained or spec["architecture"] not in SEQ2SEQ_ARCHITECTURES:
         return
     fallback, sharing = spec["language_fallback"], {}
@@ -604,8 +607,7 @@ def check_parallel_corpus_needed(config: dict) -> None:
     if is_synthetic(config) or "parallel" in config:
         return
     trained = [f"{name}.{objective}" for name in config["study"]["models"]
-               for objective in config["models"][name]["objectives"]
-               if objective in CONTINUED_OBJECTIVES and objective not in config["models"][name]["hub"]]
+               for objective in continued_trained_here(config["models"][name])]
     if trained:
         raise ConfigError(f"config key parallel: required to train {trained} (continued pretraining reads "
                           f"the parallel corpus); add `parallel` or take them from the hub")

@@ -18,6 +18,8 @@ from mtbridge.config import (
     OBJECTIVES,
     SEQ2SEQ_ARCHITECTURES,
     canonical,
+    continued_trained_here,
+    continued_languages,
     continued_variants,
     evaluation_languages,
     finetuning_settings,
@@ -59,7 +61,7 @@ SEEDS = STUDY["seeds"]
 PSEEDS = STUDY["pretraining_seeds"]
 SYNTHETIC = is_synthetic(config)
 # languages continued pretraining reads: the study's (synthetic), or en and the parallel corpus's (XGLUE)
-CONTINUED_LANGUAGES = LANGUAGES if SYNTHETIC else [TRAIN, *(b for _, b in parallel_pairs(config))]
+CONTINUED_LANGUAGES = continued_languages(config)
 TASK_LANGUAGES = {task: task_languages(config, task) for task in TASKS}
 ANALYSIS_LANGUAGES = evaluation_languages(config)
 # tasks with splits to write: the study's, and XNLI when its test premises are the evaluation set
@@ -243,8 +245,7 @@ def task_meta(wildcards):
 
 def trains_continued():
     """Whether any family continues pretraining here (else no parallel corpus is needed)."""
-    return any(objective in CONTINUED_OBJECTIVES and not is_hub(model, objective)
-               for model, objective in model_objectives(config))
+    return any(continued_trained_here(config["models"][model]) for model in STUDY["models"])
 
 
 def data_outputs():
