@@ -82,7 +82,7 @@ def settings_path(function: str, wildcards: dict[str, str]) -> str:
 
 
 @cache
-def script_fingerprint(path: str | os.PathLike, root: str | os.PathLike) -> dict[str, str]:
+def script_fingerprint(path: PathLike, root: PathLike) -> dict[str, str]:
     """The job script a rule runs (``workflow_scripts/<x>.py``): its path relative to the workflow's
     ``root`` (the same on every machine) and the sha256 of its bytes. In the settings record, an edit
     to the script reruns that rule's jobs on any machine, without Snakemake's metadata."""

@@ -6,14 +6,11 @@ data; a job that only reads a split reaches this module and the schemas (see tes
 
 from __future__ import annotations
 
-import os
-
 import pyarrow as pa
 
+from mtbridge.aliases import PathLike
 from mtbridge.io import read_parquet
 from mtbridge.tasks import schema_for
-
-PathLike = str | os.PathLike
 
 
 def read_task_split(path: PathLike, kind: str) -> pa.Table:
