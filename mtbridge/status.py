@@ -31,7 +31,7 @@ from typing import Any
 
 import yaml
 
-from mtbridge import snakemake_runs
+from mtbridge import paths, snakemake_runs
 from mtbridge.aliases import PathLike
 from mtbridge.provenance import SETTINGS_ROOT, provenance_path
 
@@ -325,11 +325,6 @@ def study_name(root: Path, configfile: str | None) -> str:
     return schema["properties"]["study"]["properties"]["name"]["default"]
 
 
-def study_root(root: Path, name: str) -> Path:
-    """The study's folder (mtbridge.paths.study_root, without importing the config machinery)."""
-    return root / "studies" / name
-
-
 def snakemake_command(configfile: str | None, cores: int, *arguments: str) -> list[str]:
     command = snakemake_runs.snakemake_command("--cores", str(cores), "--nocolor", *arguments)
     return command + (["--configfile", configfile] if configfile else [])
@@ -377,7 +372,7 @@ def phase_table(totals: Counter, planned: Counter, skipped: Counter) -> list[str
 def status_report(root: Path, configfile: str | None, cores: int, limit: int = 40) -> str:
     """The whole status: per-phase counts, why each planned job runs, and the ETA of running them."""
     name = study_name(root, configfile)
-    folder = study_root(root, name)
+    folder = root / paths.study_root(name)
     planned_output, all_output = dry_runs(root, configfile, cores)
     jobs, every_job = planned_jobs(planned_output), planned_jobs(all_output)
     skipped = skipped_jobs(every_job, jobs, folder)
@@ -522,7 +517,7 @@ def is_running(run: Run, folder: Path, quiet_s: float = 60.0) -> bool:
 def watch(root: Path, configfile: str | None, cores: int, interval: float) -> int:
     """Print the progress line of the study's current run every ``interval`` seconds until it ends."""
     name = study_name(root, configfile)
-    folder = study_root(root, name)
+    folder = root / paths.study_root(name)
     while True:
         run = latest_run(root, name)
         if run is None:
