@@ -18,7 +18,7 @@ def pipe_table(lines: Iterable[Sequence[str]]) -> str:
 
 
 def study_caption(study: Mapping[str, str]) -> str:
-    """Which study a table came from: its name and the hash of its whole config."""
+    """Which study a table came from: its name and the hash of its config (less the scheduling keys)."""
     return f"Study `{study['name']}` (config {study['config_hash']})."
 
 
