@@ -10,7 +10,6 @@ if not workflow.overwrite_configfiles:
     configfile: "config.yaml"
 
 
-
 include: "rules/common.smk"
 
 
@@ -21,6 +20,7 @@ if SYNTHETIC:
 else:
 
     include: "rules/xglue.smk"
+
 
 include: "rules/pretraining.smk"
 include: "rules/finetuning.smk"
@@ -35,9 +35,6 @@ attach_job_scripts()  # every rule is defined: job settings fingerprint the scri
 
 
 rule all:
-    input:
-        all_tables(),
-        budget_tables(),
-        all_translation(),
-        all_analysis(),
     default_target: True
+    input:
+        GRID.phase_targets("tables"),

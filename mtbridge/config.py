@@ -42,6 +42,7 @@ RESOURCE_DEFAULTS = {
     "finetuning": {"mem_mb": 1500, "runtime": 60, "gpu": 0},
     "prediction": {"mem_mb": 1000, "runtime": 30, "gpu": 0},
     "analysis": {"mem_mb": 1000, "runtime": 30, "gpu": 0},
+    "light": {"mem_mb": 1000, "runtime": 15, "gpu": 0},  # CKA on dumps, tables, figures: CPU, seconds
 }
 MAX_SHOWN_ERRORS = 5
 # A decimal number, which YAML 1.1 reads as text when written like 5e-4 or 1e3 (no dot, or a sign).

@@ -17,11 +17,13 @@ rule dump_activations:
         ),
     output:
         paths.activations("{model}", "{objective}", "{pseed}", "{language}"),
+    log:
+        paths.log("dump_activations", "{model}", "{objective}", paths.pretrained("{pseed}"), "{language}"),
+    conda:
+        CONDA_ENV
     threads: threads_of("analysis")
     resources:
         **resources_of("analysis"),
-    log:
-        paths.log("dump_activations", "{model}", "{objective}", paths.pretrained("{pseed}"), "{language}"),
     script:
         "../workflow_scripts/dump_activations.py"
 
@@ -31,13 +33,18 @@ rule cka_languages:
         dumps=language_dumps,
         settings=job_settings(
             "mtbridge.analysis:cka_across_languages",
-            languages=languages_train_first(),
+            languages=GRID.languages_train_first(),
             estimator=ANALYSIS["estimator"],
         ),
     output:
         paths.cka_languages("{model}", "{objective}", "{pseed}"),
     log:
         paths.log("cka_languages", "{model}", "{objective}", paths.pretrained("{pseed}")),
+    conda:
+        CONDA_ENV
+    threads: threads_of("light")
+    resources:
+        **resources_of("light"),
     script:
         "../workflow_scripts/cka_languages.py"
 
@@ -51,6 +58,11 @@ rule cka_models:
         paths.cka_models("{model}", "{variant}", "{pseed}", "{language}"),
     log:
         paths.log("cka_models", "{model}", "{variant}", paths.pretrained("{pseed}"), "{language}"),
+    conda:
+        CONDA_ENV
+    threads: threads_of("light")
+    resources:
+        **resources_of("light"),
     script:
         "../workflow_scripts/cka_models.py"
 
@@ -61,55 +73,85 @@ rule spectra:
         settings=job_settings("mtbridge.analysis:write_spectra", device=DEVICE),
     output:
         paths.spectra("{model}", "{objective}", "{pseed}"),
+    log:
+        paths.log("spectra", "{model}", "{objective}", paths.pretrained("{pseed}")),
+    conda:
+        CONDA_ENV
     threads: threads_of("analysis")
     resources:
         **resources_of("analysis"),
-    log:
-        paths.log("spectra", "{model}", "{objective}", paths.pretrained("{pseed}")),
     script:
         "../workflow_scripts/spectra.py"
 
 
 rule cka_language_table:
     input:
-        cka=all_cka_languages(),
-        settings=job_settings("mtbridge.analysis:write_cka_language_table", train_language=TRAIN,
-                              study=study_identity()),
+        cka=GRID.cka_languages(),
+        settings=job_settings(
+            "mtbridge.analysis:write_cka_language_table", train_language=TRAIN, study=STUDY_IDENTITY
+        ),
     output:
-        csv=report(paths.table("cka_languages", "csv"), category="CKA", subcategory="Across languages",
-                   caption="../report/cka_languages.rst"),
+        csv=report(
+            paths.table("cka_languages", "csv"),
+            category="CKA",
+            subcategory="Across languages",
+            caption="../report/cka_languages.rst",
+        ),
         markdown=paths.table("cka_languages", "md"),
     log:
         paths.log("cka_language_table", "cka_languages"),
+    conda:
+        CONDA_ENV
+    threads: threads_of("light")
+    resources:
+        **resources_of("light"),
     script:
         "../workflow_scripts/cka_language_table.py"
 
 
 rule cka_model_table:
     input:
-        cka=all_cka_models(),
-        settings=job_settings("mtbridge.analysis:write_cka_model_table", study=study_identity()),
+        cka=GRID.cka_models(),
+        settings=job_settings("mtbridge.analysis:write_cka_model_table", study=STUDY_IDENTITY),
     output:
-        csv=report(paths.table("cka_models", "csv"), category="CKA", subcategory="Between models",
-                   caption="../report/cka_models.rst"),
+        csv=report(
+            paths.table("cka_models", "csv"),
+            category="CKA",
+            subcategory="Between models",
+            caption="../report/cka_models.rst",
+        ),
         markdown=paths.table("cka_models", "md"),
     log:
         paths.log("cka_model_table", "cka_models"),
+    conda:
+        CONDA_ENV
+    threads: threads_of("light")
+    resources:
+        **resources_of("light"),
     script:
         "../workflow_scripts/cka_model_table.py"
 
 
 rule spectra_table:
     input:
-        spectra=all_spectra(),
-        settings=job_settings("mtbridge.analysis:write_spectra_table", top_k=ANALYSIS["top_k"],
-                              study=study_identity()),
+        spectra=GRID.spectra(),
+        settings=job_settings(
+            "mtbridge.analysis:write_spectra_table", top_k=ANALYSIS["top_k"], study=STUDY_IDENTITY
+        ),
     output:
-        csv=report(paths.table("spectra_summary", "csv"), category="Spectra",
-                   caption="../report/spectra_summary.rst"),
+        csv=report(
+            paths.table("spectra_summary", "csv"),
+            category="Spectra",
+            caption="../report/spectra_summary.rst",
+        ),
         markdown=paths.table("spectra_summary", "md"),
     log:
         paths.log("spectra_table", "spectra_summary"),
+    conda:
+        CONDA_ENV
+    threads: threads_of("light")
+    resources:
+        **resources_of("light"),
     script:
         "../workflow_scripts/spectra_table.py"
 
@@ -119,10 +161,19 @@ rule cka_language_figure:
         cka=objective_cka_languages,
         settings=job_settings("mtbridge.figures:cka_language_heatmap", train_language=TRAIN),
     output:
-        report(paths.cka_language_figure("{model}", "{objective}"), category="CKA",
-               subcategory="Across languages", caption="../report/cka_language_figure.rst"),
+        report(
+            paths.cka_language_figure("{model}", "{objective}"),
+            category="CKA",
+            subcategory="Across languages",
+            caption="../report/cka_language_figure.rst",
+        ),
     log:
         paths.log("cka_language_figure", "{model}", "{objective}"),
+    conda:
+        CONDA_ENV
+    threads: threads_of("light")
+    resources:
+        **resources_of("light"),
     script:
         "../workflow_scripts/cka_language_figure.py"
 
@@ -132,10 +183,19 @@ rule cka_model_figure:
         cka=family_cka_models,
         settings=job_settings("mtbridge.figures:cka_model_curves"),
     output:
-        report(paths.cka_model_figure("{model}"), category="CKA", subcategory="Between models",
-               caption="../report/cka_model_figure.rst"),
+        report(
+            paths.cka_model_figure("{model}"),
+            category="CKA",
+            subcategory="Between models",
+            caption="../report/cka_model_figure.rst",
+        ),
     log:
         paths.log("cka_model_figure", "{model}"),
+    conda:
+        CONDA_ENV
+    threads: threads_of("light")
+    resources:
+        **resources_of("light"),
     script:
         "../workflow_scripts/cka_model_figure.py"
 
@@ -148,5 +208,10 @@ rule spectra_figure:
         report(paths.spectra_figure("{model}"), category="Spectra", caption="../report/spectra_figure.rst"),
     log:
         paths.log("spectra_figure", "{model}"),
+    conda:
+        CONDA_ENV
+    threads: threads_of("light")
+    resources:
+        **resources_of("light"),
     script:
         "../workflow_scripts/spectra_figure.py"

@@ -10,6 +10,11 @@ rule language_corpora:
         evaluation=paths.evaluation_set("{language}"),
     log:
         paths.log("language_corpora", "{language}"),
+    conda:
+        CONDA_ENV
+    threads: threads_of("data")
+    resources:
+        **resources_of("data"),
     script:
         "../workflow_scripts/language_corpora.py"
 
@@ -21,6 +26,11 @@ rule task_split:
         paths.task_split("{task}", "{split}", "{language}"),
     log:
         paths.log("task_split", "{task}", "{split}", "{language}"),
+    conda:
+        CONDA_ENV
+    threads: threads_of("data")
+    resources:
+        **resources_of("data"),
     script:
         "../workflow_scripts/task_split.py"
 
@@ -32,13 +42,18 @@ rule parallel_corpus:
         paths.parallel_corpus("{source}", "{target}"),
     log:
         paths.log("parallel_corpus", "{source}-{target}"),
+    conda:
+        CONDA_ENV
+    threads: threads_of("data")
+    resources:
+        **resources_of("data"),
     script:
         "../workflow_scripts/parallel_corpus.py"
 
 
 rule tokenizer:
     input:
-        corpora=monolingual_corpora(),
+        corpora=GRID.monolingual_corpora(),
         settings=job_settings(
             "mtbridge.tokenizer:build_tokenizer",
             languages=LANGUAGES,
@@ -49,5 +64,10 @@ rule tokenizer:
         directory(paths.tokenizer()),
     log:
         paths.log("tokenizer", "tokenizer"),
+    conda:
+        CONDA_ENV
+    threads: threads_of("data")
+    resources:
+        **resources_of("data"),
     script:
         "../workflow_scripts/tokenizer.py"

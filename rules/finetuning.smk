@@ -17,11 +17,13 @@ rule finetune:
         ),
     output:
         directory(paths.finetuned("{model}", "{objective}", "{pseed}", "{task}", "{seed}")),
+    log:
+        paths.log("finetune", "{model}", "{objective}", paths.pretrained("{pseed}"), "{task}", "seed{seed}"),
+    conda:
+        CONDA_ENV
     threads: threads_of("finetuning")
     resources:
         **resources_of("finetuning"),
-    log:
-        paths.log("finetune", "{model}", "{objective}", paths.pretrained("{pseed}"), "{task}", "seed{seed}"),
     script:
         "../workflow_scripts/finetune.py"
 
@@ -42,11 +44,20 @@ rule predict:
     output:
         predictions=paths.predictions("{model}", "{objective}", "{pseed}", "{task}", "{language}", "{seed}"),
         metrics=paths.metrics("{model}", "{objective}", "{pseed}", "{task}", "{language}", "{seed}"),
+    log:
+        paths.log(
+            "predict",
+            "{model}",
+            "{objective}",
+            paths.pretrained("{pseed}"),
+            "{task}",
+            "{language}",
+            "seed{seed}",
+        ),
+    conda:
+        CONDA_ENV
     threads: threads_of("prediction")
     resources:
         **resources_of("prediction"),
-    log:
-        paths.log("predict", "{model}", "{objective}", paths.pretrained("{pseed}"), "{task}", "{language}",
-                  "seed{seed}"),
     script:
         "../workflow_scripts/predict.py"

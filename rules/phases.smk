@@ -1,51 +1,57 @@
-# One target per phase of the study: what each DVC stage (dvc.yaml) asks Snakemake to build.
-# Snakemake stays the scheduler of the fine-grained jobs; DVC stores and shares each phase's folders.
+# One target per phase of the study: what each DVC stage (dvc.yaml) asks Snakemake to build
+# (mtbridge.grid: StudyGrid.phase_targets). Snakemake stays the scheduler of the fine-grained jobs;
+# DVC stores and shares each phase's folders.
 
 
 rule phase_data:
     input:
-        data_outputs(),
-        all_test_sets(),
+        GRID.phase_targets("data"),
 
 
 rule phase_pretraining:
     input:
-        all_checkpoints(continued=False),
+        GRID.phase_targets("pretraining"),
+    log:
+        paths.log("phase", "pretraining"),
+    conda:
+        CONDA_ENV
+    threads: threads_of("light")
+    resources:
+        **resources_of("light"),
     params:
         folders=[paths.checkpoint_root("source"), paths.checkpoint_root("source", hub=True)],
     shell:
         # the folders DVC tracks must exist whichever kinds of checkpoint the study has
-        "mkdir -p {params.folders:q}"
+        "mkdir -p {params.folders:q} 2> {log:q}"
 
 
 rule phase_continued:
     input:
-        all_checkpoints(continued=True),
+        GRID.phase_targets("continued"),
+    log:
+        paths.log("phase", "continued"),
+    conda:
+        CONDA_ENV
+    threads: threads_of("light")
+    resources:
+        **resources_of("light"),
     params:
-        folder=paths.checkpoint_root("mt-m2m"),
+        folders=[paths.checkpoint_root("mt-m2m")],
     shell:
         # the folder DVC tracks must exist even in a study without continued objectives
-        "mkdir -p {params.folder:q}"
+        "mkdir -p {params.folders:q} 2> {log:q}"
 
 
 rule phase_finetuning:
     input:
-        all_metrics(),
-        all_baseline_metrics(),
-        all_translation_scores() if all_translation() else [],
-        all_copy_scores() if all_translation() else [],
+        GRID.phase_targets("finetuning"),
 
 
 rule phase_analysis:
     input:
-        all_cka_languages(),
-        all_cka_models(),
-        all_spectra(),
+        GRID.phase_targets("analysis"),
 
 
 rule phase_tables:
     input:
-        all_tables(),
-        budget_tables(),
-        all_translation(),
-        all_analysis(),
+        GRID.phase_targets("tables"),

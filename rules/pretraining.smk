@@ -13,11 +13,13 @@ rule fetch_checkpoint:
         ),
     output:
         directory(paths.checkpoint("{model}", "{objective}", None, hub=True)),
+    log:
+        paths.log("fetch_checkpoint", "{model}", "{objective}"),
+    conda:
+        CONDA_ENV
     threads: threads_of("fetch")
     resources:
         **resources_of("fetch"),
-    log:
-        paths.log("fetch_checkpoint", "{model}", "{objective}"),
     script:
         "../workflow_scripts/fetch_checkpoint.py"
 
@@ -25,7 +27,7 @@ rule fetch_checkpoint:
 rule pretrain_source:
     input:
         tokenizer=paths.tokenizer(),
-        corpora=monolingual_corpora(),
+        corpora=GRID.monolingual_corpora(),
         settings=job_settings(
             "mtbridge.pretraining:pretrain_source",
             spec=model_spec,
@@ -35,12 +37,14 @@ rule pretrain_source:
         ),
     output:
         directory(paths.checkpoint("{model}", "source", "{pseed}")),
-    threads: threads_of("pretraining")
-    priority: 10  # on the critical path: start before the many short fine-tuning jobs
-    resources:
-        **resources_of("pretraining"),
     log:
         paths.log("pretrain_source", "{model}", paths.pretrained("{pseed}")),
+    priority: 10  # on the critical path: start before the many short fine-tuning jobs
+    conda:
+        CONDA_ENV
+    threads: threads_of("pretraining")
+    resources:
+        **resources_of("pretraining"),
     script:
         "../workflow_scripts/pretrain_source.py"
 
@@ -51,11 +55,13 @@ rule random_init:
         settings=job_settings("mtbridge.pretraining:random_init", spec=model_spec, seed=model_seed),
     output:
         directory(paths.checkpoint("{model}", "random-init", "{pseed}")),
+    log:
+        paths.log("random_init", "{model}", paths.pretrained("{pseed}")),
+    conda:
+        CONDA_ENV
     threads: threads_of("fetch")
     resources:
         **resources_of("fetch"),
-    log:
-        paths.log("random_init", "{model}", paths.pretrained("{pseed}")),
     script:
         "../workflow_scripts/random_init.py"
 
@@ -75,31 +81,37 @@ rule continue_pretraining:
         ),
     output:
         directory(paths.checkpoint("{model}", "{continued}", "{pseed}")),
-    threads: threads_of("pretraining")
-    priority: 10  # on the critical path: start before the many short fine-tuning jobs
-    resources:
-        **resources_of("pretraining"),
     log:
         paths.log("continue_pretraining", "{model}", "{continued}", paths.pretrained("{pseed}")),
+    priority: 10  # on the critical path: start before the many short fine-tuning jobs
+    conda:
+        CONDA_ENV
+    threads: threads_of("pretraining")
+    resources:
+        **resources_of("pretraining"),
     script:
         "../workflow_scripts/continue_pretraining.py"
 
 
 rule budget_table:
     input:
-        checkpoints=budget_checkpoint_list(),
+        checkpoints=[folder for folders in GRID.budget_checkpoints().values() for folder in folders],
         settings=job_settings(
             "mtbridge.budget:write_budget_table",
-            checkpoints=budget_checkpoints(),
-            seq2seq={model: config["models"][model]["architecture"] in SEQ2SEQ_ARCHITECTURES
-                     for model in STUDY["models"]},
+            checkpoints=GRID.budget_checkpoints(),
+            seq2seq={model: model in GRID.seq2seq_models for model in GRID.models},
             budget=config["continued_pretraining"]["tokens"],
-            study=study_identity(),
+            study=STUDY_IDENTITY,
         ),
     output:
         csv=report(paths.table("budget", "csv"), category="Budget", caption="../report/budget.rst"),
         markdown=paths.table("budget", "md"),
     log:
         paths.log("budget_table", "budget"),
+    conda:
+        CONDA_ENV
+    threads: threads_of("light")
+    resources:
+        **resources_of("light"),
     script:
         "../workflow_scripts/budget_table.py"

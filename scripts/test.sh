@@ -5,4 +5,5 @@ cd "$(dirname "$0")/.."
 bash scripts/install.sh
 export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_VERBOSITY=error
 .venv/bin/ruff check .
+.venv/bin/snakefmt --check Snakefile rules/  # the workflow formatted (snakemake --lint: tests/test_workflow_lint.py)
 .venv/bin/python -m pytest -q "$@"

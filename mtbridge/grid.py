@@ -1,0 +1,274 @@
+"""The study grid: which jobs a validated config asks for, their wildcards, and the targets of each phase.
+
+Everything the DAG needs to know about a study, as plain Python over the config, so that it is
+unit-tested without Snakemake; rules/common.smk only adapts these to Snakemake's wildcards.
+"""
+from __future__ import annotations
+
+from mtbridge import paths
+from mtbridge.config import (
+    CONTINUED_OBJECTIVES,
+    MT_OBJECTIVES,
+    OBJECTIVES,
+    SEQ2SEQ_ARCHITECTURES,
+    continued_languages,
+    continued_trained_here,
+    continued_variants,
+    evaluation_languages,
+    is_synthetic,
+    model_objectives,
+    parallel_pairs,
+    task_definition,
+    task_languages,
+)
+from mtbridge.provenance import config_hash
+from mtbridge.tasks import BASELINES, task_baselines
+
+SCHEDULING_KEYS = ("warm_workers", "resources")  # how jobs are scheduled, never what they compute
+ANALYSIS_TABLES = ("cka_languages", "cka_models", "spectra_summary")
+TRAINED_HERE = ("source", *CONTINUED_OBJECTIVES)  # objectives the pipeline trains (not random-init)
+PHASES = ("data", "pretraining", "continued", "finetuning", "analysis", "tables")
+Run = tuple[str, str, int, str, str, int]  # model, objective, pretraining seed, task, language, seed
+
+
+class StudyGrid:
+    """The jobs of one study. Lists come in the config's canonical order (config.order_grid), so
+    targets and table rows are the same whatever order a user wrote the lists in."""
+
+    def __init__(self, config: dict):
+        self.config = config
+        study = config["study"]
+        self.name: str = study["name"]
+        self.models: list[str] = study["models"]
+        self.train: str = study["train_language"]
+        self.languages: list[str] = study["languages"]
+        self.tasks: list[str] = study["tasks"]
+        self.seeds: list[int] = study["seeds"]
+        self.pseeds: list[int] = study["pretraining_seeds"]
+        self.synthetic = is_synthetic(config)
+        # languages continued pretraining reads: the study's (synthetic), or en and the parallel corpus's
+        self.continued_languages = continued_languages(config)
+        self.task_languages = {task: task_languages(config, task) for task in self.tasks}
+        self.analysis_languages = evaluation_languages(config)
+        self.evaluation_source = None if self.synthetic else config["evaluation"]["source"]
+        # tasks with splits to write: the study's, and XNLI when its test premises are the evaluation set
+        xnli = [] if self.synthetic or self.evaluation_source != "xnli" else ["xnli"]
+        self.split_tasks = list(dict.fromkeys([*self.tasks, *xnli]))
+        self.translates = self.synthetic or self.evaluation_source == "flores"
+        self.translation_languages = [language for language in self.languages if language != self.train]
+        self.seq2seq_models = [model for model in self.models
+                               if config["models"][model]["architecture"] in SEQ2SEQ_ARCHITECTURES]
+
+    # --- identity and wildcards ----------------------------------------------------------------
+    def identity(self) -> dict:
+        """What a table says about where it came from: the study's name and a hash of its config, less
+        the scheduling keys (a SLURM run of the same study, without warm workers, makes the same tables)."""
+        computed = {key: value for key, value in self.config.items() if key not in SCHEDULING_KEYS}
+        return {"name": self.name, "config_hash": config_hash(computed)[:12]}
+
+    def wildcard_constraints(self) -> dict[str, str]:
+        """One regular expression per wildcard: a path matches a rule only with names the study knows."""
+        return {
+            "model": "|".join(self.models),
+            "language": "|".join(self.languages),
+            "source": "|".join(self.continued_languages),
+            "target": "|".join(self.continued_languages),
+            "task": "|".join(self.split_tasks),
+            "split": "train|dev|test",
+            "seed": r"\d+",
+            "pseed": r"\d+",
+            "objective": "|".join(OBJECTIVES),
+            "continued": "|".join(CONTINUED_OBJECTIVES),
+            "variant": "|".join(objective for objective in OBJECTIVES if objective != "source"),
+            "baseline": "|".join(BASELINES),
+        }
+
+    # --- checkpoints -------------------------------------------------------------------------
+    def objectives(self, model: str) -> list[str]:
+        return self.config["models"][model]["objectives"]
+
+    def is_hub(self, model: str, objective: str) -> bool:
+        return objective in self.config["models"][model]["hub"]
+
+    def checkpoint(self, model: str, objective: str, pseed: int | str) -> str:
+        """The one place that says where a model's objective checkpoint lives (hub or trained)."""
+        return paths.checkpoint(model, objective, pseed, self.is_hub(model, objective))
+
+    def trained_continued(self, model: str, objective: str) -> bool:
+        return objective in CONTINUED_OBJECTIVES and not self.is_hub(model, objective)
+
+    def checkpoints(self, continued: bool) -> list[str]:
+        """Every checkpoint of the study, pretraining seeds included: the continued ones or the others."""
+        pairs = [pair for pair in model_objectives(self.config) if self.trained_continued(*pair) == continued]
+        return list(dict.fromkeys(self.checkpoint(*pair, pseed) for pair in pairs for pseed in self.pseeds))
+
+    def trains_continued(self) -> bool:
+        """Whether any family continues pretraining here (else no parallel corpus is needed)."""
+        return any(continued_trained_here(self.config["models"][model]) for model in self.models)
+
+    def budget_checkpoints(self) -> dict[str, list[str]]:
+        """The checkpoints the pipeline trains itself (source and continued), by family."""
+        trained = {model: [self.checkpoint(model, objective, pseed)
+                           for objective in self.objectives(model) for pseed in self.pseeds
+                           if objective in TRAINED_HERE and not self.is_hub(model, objective)]
+                   for model in self.models}
+        return {model: folders for model, folders in trained.items() if folders}
+
+    # --- data --------------------------------------------------------------------------------
+    def monolingual_corpora(self) -> list[str]:
+        return [paths.monolingual_corpus(language) for language in self.languages]
+
+    def parallel_corpora(self) -> list[str]:
+        return [paths.parallel_corpus(a, b) for a, b in parallel_pairs(self.config)]
+
+    def continued_corpora(self, continued: str) -> list[str]:
+        """MT objectives read parallel corpora; the denoising control reads the monolingual ones in the
+        synthetic world, and both sides of the same parallel corpora in the XGLUE study."""
+        if continued == "denoise-cp" and self.synthetic:
+            return self.monolingual_corpora()
+        return self.parallel_corpora()
+
+    def data_outputs(self) -> list[str]:
+        """Every file of the data phase the study reads: each task's train and dev split in the training
+        language (fine-tuning selects on that dev split), its test split in every language, corpora,
+        evaluation sets (and the tokenizer)."""
+        files = [paths.task_split(task, split, self.train) for task in self.tasks
+                 for split in ("train", "dev")]
+        files += [paths.task_split(task, "test", language)
+                  for task in self.tasks for language in self.task_languages[task]]
+        files += [paths.evaluation_set(language) for language in self.analysis_languages]
+        if self.synthetic or self.trains_continued():
+            files += self.parallel_corpora()
+        if self.synthetic:
+            files += [*self.monolingual_corpora(), paths.tokenizer()]
+        return files
+
+    def ranking_test_splits(self) -> list[str]:
+        """Test splits of ranking tasks (WPR): their text_a groups the predicted pages into nDCG's queries."""
+        ranking = [task for task in self.tasks if task_definition(self.config, task)["metric"] == "ndcg"]
+        return [paths.task_split(task, "test", language)
+                for task in ranking for language in self.task_languages[task]]
+
+    # --- fine-tuning, prediction, baselines --------------------------------------------------
+    def runs(self) -> list[Run]:
+        """(model, objective, pretraining seed, task, language, seed) of every fine-tuned run, in order."""
+        return [(model, objective, pseed, task, language, seed)
+                for model, objective in model_objectives(self.config) for pseed in self.pseeds
+                for task in self.tasks for language in self.task_languages[task] for seed in self.seeds]
+
+    def metrics(self) -> list[str]:
+        return [paths.metrics(*run) for run in self.runs()]
+
+    def predictions(self) -> list[str]:
+        """The predictions of every run, in metrics() order: the transfer table pairs them by position."""
+        return [paths.predictions(*run) for run in self.runs()]
+
+    def baseline_runs(self) -> list[tuple[str, str, str]]:
+        """(baseline, task, language) of every baseline job of the study."""
+        return [(baseline, task, language) for task in self.tasks
+                for baseline in task_baselines(task_definition(self.config, task))
+                for language in self.task_languages[task]]
+
+    def baseline_metrics(self) -> list[str]:
+        return [paths.baseline_metrics(*run) for run in self.baseline_runs()]
+
+    def baseline_predictions(self) -> list[str]:
+        return [paths.baseline_predictions(*run) for run in self.baseline_runs()]
+
+    # --- translation check -------------------------------------------------------------------
+    def translation_scores(self) -> list[str]:
+        return [paths.translation_scores(model, objective, pseed, self.train, language)
+                for model in self.seq2seq_models for objective in self.objectives(model)
+                for pseed in self.pseeds for language in self.translation_languages]
+
+    def test_sets(self) -> list[str]:
+        if not self.translates:
+            return []
+        return [paths.parallel_test_set(self.train, language) for language in self.translation_languages]
+
+    def copy_scores(self) -> list[str]:
+        return [paths.copy_scores(self.train, language) for language in self.translation_languages]
+
+    def translation_rows(self) -> dict[str, list[str]]:
+        return {model: self.objectives(model) for model in self.seq2seq_models}
+
+    def translation_mt_pairs(self) -> dict[str, dict]:
+        """The parallel pairs each MT objective of the table trained on; None for a hub checkpoint."""
+        return {model: {objective: None if self.is_hub(model, objective) else parallel_pairs(self.config)
+                        for objective in self.objectives(model) if objective in MT_OBJECTIVES}
+                for model in self.seq2seq_models}
+
+    def translation_outputs(self) -> list[str]:
+        """The translation table and one figure per seq2seq family (none without held-out data)."""
+        if not (self.translates and self.seq2seq_models and self.translation_languages):
+            return []
+        return [paths.translation_table("csv"), paths.translation_table("md"),
+                *(paths.translation_figure(model) for model in self.seq2seq_models)]
+
+    # --- analysis ----------------------------------------------------------------------------
+    def languages_train_first(self) -> list[str]:
+        """Analysis languages with the training language first, so CKA pairs read train–X."""
+        return [self.train, *(language for language in self.analysis_languages if language != self.train)]
+
+    def language_dumps(self, model: str, objective: str, pseed: int | str) -> list[str]:
+        return [paths.activations(model, objective, pseed, language)
+                for language in self.languages_train_first()]
+
+    def family_cka_models(self, model: str) -> list[str]:
+        return [paths.cka_models(model, variant, pseed, language)
+                for variant in continued_variants(self.config, model)
+                for pseed in self.pseeds for language in self.analysis_languages]
+
+    def family_spectra(self, model: str) -> list[str]:
+        return [paths.spectra(model, objective, pseed)
+                for objective in self.objectives(model) for pseed in self.pseeds]
+
+    def objective_cka_languages(self, model: str, objective: str) -> list[str]:
+        """One model × objective's CKA over languages, every pretraining seed (a figure shows their mean)."""
+        return [paths.cka_languages(model, objective, pseed) for pseed in self.pseeds]
+
+    def cka_languages(self) -> list[str]:
+        return [path for model, objective in model_objectives(self.config)
+                for path in self.objective_cka_languages(model, objective)]
+
+    def cka_models(self) -> list[str]:
+        return [path for model in self.models for path in self.family_cka_models(model)]
+
+    def spectra(self) -> list[str]:
+        return [path for model in self.models for path in self.family_spectra(model)]
+
+    def analysis_outputs(self) -> list[str]:
+        """Every analysis table and figure of the study."""
+        names = [name for name in ANALYSIS_TABLES if name != "cka_models" or self.cka_models()]
+        tables = [paths.table(name, extension) for name in names for extension in ("csv", "md")]
+        figures = [paths.cka_language_figure(*pair) for pair in model_objectives(self.config)]
+        figures += [paths.spectra_figure(model) for model in self.models]
+        figures += [paths.cka_model_figure(model) for model in self.models
+                    if continued_variants(self.config, model)]
+        return tables + figures
+
+    # --- tables and phases -------------------------------------------------------------------
+    def transfer_tables(self) -> list[str]:
+        return [paths.transfer_table("csv"), paths.transfer_table("md"), paths.transfer_tests(),
+                paths.findings(), paths.summary()]
+
+    def budget_tables(self) -> list[str]:
+        if not self.trains_continued():
+            return []
+        return [paths.table("budget", extension) for extension in ("csv", "md")]
+
+    def phase_targets(self, phase: str) -> list[str]:
+        """What one phase of the study builds (a DVC stage asks Snakemake for exactly this)."""
+        if phase == "data":
+            return [*self.data_outputs(), *self.test_sets()]
+        if phase in ("pretraining", "continued"):
+            return self.checkpoints(continued=phase == "continued")
+        if phase == "finetuning":
+            scores = [*self.translation_scores(), *self.copy_scores()] if self.translation_outputs() else []
+            return [*self.metrics(), *self.baseline_metrics(), *scores]
+        if phase == "analysis":
+            return [*self.cka_languages(), *self.cka_models(), *self.spectra()]
+        if phase == "tables":
+            return [*self.transfer_tables(), *self.budget_tables(), *self.translation_outputs(),
+                    *self.analysis_outputs()]
+        raise ValueError(f"unknown phase {phase!r}: expected one of {', '.join(PHASES)}")
