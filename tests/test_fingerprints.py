@@ -43,7 +43,12 @@ ALLOWED: dict[str, set[str]] = {module: modules | {"aliases"} for module, module
     "translation": MODEL | {"translation", "pretraining", "objectives", "tabular", "tasks"},
     "figures": MODEL | {"figures", "analysis", "representations", "similarity", "spectra", "translation",
                         "pretraining", "objectives", "tabular", "tasks"},
+    # issue #15's job functions, whose rules come in a later round (AWAITING_RULES)
+    "spectra": {"spectra", "io", "tabular"},
+    "spectral_swap": MODEL - {"training"} | {"spectral_swap", "spectra", "objectives", "tabular"},
 }.items()}
+# job modules of ALLOWED that no rule runs yet: the round that adds their rules takes them out of here
+AWAITING_RULES = {"spectra", "spectral_swap"}
 # modules only some jobs may reach: module -> the job modules allowed to
 RESTRICTED = {
     "synthetic": {"data"},  # the synthetic world: its own data jobs only
@@ -68,7 +73,7 @@ def closure(module: str) -> set[str]:
 
 
 def test_every_job_module_has_an_allowed_set() -> None:
-    assert set(job_modules()) == set(ALLOWED)
+    assert set(job_modules()) == set(ALLOWED) - AWAITING_RULES
 
 
 @pytest.mark.parametrize("module", sorted(ALLOWED))
@@ -81,7 +86,7 @@ def test_a_job_closure_stays_within_its_allowed_set(module: str) -> None:
 
 
 def test_unrelated_modules_stay_out_of_job_closures() -> None:
-    for module in job_modules():
+    for module in [*job_modules(), *sorted(AWAITING_RULES)]:
         reached = closure(module)
         assert not reached & DAG_ONLY, (module, reached & DAG_ONLY)
         for restricted, allowed in RESTRICTED.items():
