@@ -46,9 +46,12 @@ ALLOWED: dict[str, set[str]] = {module: modules | {"aliases"} for module, module
     # issue #15's job functions, whose rules come in a later round (AWAITING_RULES)
     "spectra": {"spectra", "io", "tabular"},
     "spectral_swap": MODEL - {"training"} | {"spectral_swap", "spectra", "objectives", "tabular"},
+    # the same null as CKA's (analysis.shuffled_order), so the analysis module
+    "alignment": MODEL | {"alignment", "analysis", "representations", "similarity", "spectra", "tabular",
+                          "tasks"},
 }.items()}
 # job modules of ALLOWED that no rule runs yet: the round that adds their rules takes them out of here
-AWAITING_RULES = {"spectra", "spectral_swap"}
+AWAITING_RULES = {"spectra", "spectral_swap", "alignment"}
 # modules only some jobs may reach: module -> the job modules allowed to
 RESTRICTED = {
     "synthetic": {"data"},  # the synthetic world: its own data jobs only
