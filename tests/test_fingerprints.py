@@ -49,9 +49,10 @@ ALLOWED: dict[str, set[str]] = {module: modules | {"aliases"} for module, module
     # the same null as CKA's (analysis.shuffled_order), so the analysis module
     "alignment": MODEL | {"alignment", "analysis", "representations", "similarity", "spectra", "tabular",
                           "tasks"},
+    "codeswitch": {"codeswitch", "io"},
 }.items()}
 # job modules of ALLOWED that no rule runs yet: the round that adds their rules takes them out of here
-AWAITING_RULES = {"spectra", "spectral_swap", "alignment"}
+AWAITING_RULES = {"spectra", "spectral_swap", "alignment", "codeswitch"}
 # modules only some jobs may reach: module -> the job modules allowed to
 RESTRICTED = {
     "synthetic": {"data"},  # the synthetic world: its own data jobs only
