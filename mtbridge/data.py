@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from mtbridge.aliases import PathLike
-from mtbridge.io import write_parquet
+from mtbridge.io import write_parquet, write_text
 from mtbridge.synthetic import World
 from mtbridge.tasks import CORPUS_SCHEMA, PARALLEL_SCHEMA, schema_for, task_spec
 
@@ -47,3 +47,11 @@ def write_parallel_test_set(world: Mapping, seed: int, source: str, target: str,
     rows = World(world, seed).parallel(source, target, world["sizes"]["parallel_test"], split="test")
     write_parquet(rows, path, PARALLEL_SCHEMA)
 
+
+
+def write_world_dictionary(world: Mapping, seed: int, source: str, target: str, path: PathLike) -> None:
+    """Write the world's ``source``→``target`` lexicon as a MUSE-style dictionary (``source target``
+    per line, one line per translation, sorted), as ``mtbridge.codeswitch.read_dictionary`` reads it."""
+    lexicon = World(world, seed).lexicon(source, target)
+    write_text("".join(f"{word} {translation}\n" for word, translations in lexicon.items()
+                       for translation in translations), path)

@@ -11,6 +11,12 @@
   sentence pairs.
   In the XGLUE study the denoising control reads the same parallel corpora, each side as
   monolingual text: the same sentences as the MT objectives, without the alignment.
+- Token-level alignment (issue #15), same budget rule: ``codeswitch-cp``, the source objective on a
+  code-switched corpus (``mtbridge.codeswitch``), for either family; for the masked-LM family
+  ``mlm-cp``, masked LM continued (the control; the same batches as its ``denoise-cp``), and
+  ``tlm-cp``, XLM's translation language modelling (Conneau & Lample 2019): a parallel pair in one
+  sequence, ``<s> x </s></s> y </s>``, masked as the source masked LM masks (special tokens never),
+  with position ids restarting where the second sentence's segment (``</s> y </s>``) begins.
 - ``random-init``: the architecture saved untrained, the floor of every table.
 """
 
@@ -30,7 +36,7 @@ from torch import nn
 
 from mtbridge.aliases import PathLike
 from mtbridge.models import build_config, load_pretrained, pretraining_model, save_pretrained
-from mtbridge.objectives import CONTINUED_OBJECTIVES
+from mtbridge.objectives import ENCODER_ONLY_OBJECTIVES, TRAINABLE_CONTINUED
 from mtbridge.tokenizer import Framing, encode_texts, framing, load_tokenizer
 from mtbridge.training import (
     Batch,
@@ -218,6 +224,40 @@ def masked_lm_batches(documents: Sequence[Document], frame: Framing, tokenizer, 
     return next_batch
 
 
+def restarting_positions(first: int, length: int, start: int) -> list[int]:
+    """Position ids of a two-segment sequence whose second segment starts at index ``first``: each
+    segment counts from ``start`` (XLM's TLM; RoBERTa's positions start after the padding index)."""
+    return [start + index for index in range(first)] + [start + index for index in range(length - first)]
+
+
+def translation_lm_batches(pairs: Sequence[Pair], frame: Framing, tokenizer, batch_size: int,
+                           max_length: int, rng: random.Random) -> Callable[[], Batch]:
+    """TLM batches: each pair framed as the family frames a text pair (XLM-R ``<s> x </s></s> y </s>``),
+    each side truncated to ``max_length - 2`` pieces, masked by the source objective's collator (both
+    sides alike), with position ids restarting at the second segment, so each side has the positions it
+    has alone and every position id stays within the model's table."""
+    from transformers import DataCollatorForLanguageModeling
+
+    collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=0.15, return_tensors="pt")
+    start = frame.pad + 1 if frame.double_separator else 0  # RoBERTa counts after its padding index
+
+    def next_batch() -> Batch:
+        examples, positions, segments = [], [], []
+        for pair in rng.choices(pairs, k=batch_size):
+            first, second = truncate(pair.source, max_length - 2), truncate(pair.target, max_length - 2)
+            ids = frame.frame(first, pair.source_language, second)[0]
+            examples.append({"input_ids": ids})
+            positions.append(restarting_positions(len(first) + 2, len(ids), start))
+            segments.append(frame.segment_ids(len(first), len(second)))
+        batch = collator(examples)
+        out = {key: batch[key] for key in ("input_ids", "attention_mask", "labels")}
+        out["position_ids"] = pad(positions, frame.pad if frame.double_separator else 0)
+        if frame.segments:
+            out["token_type_ids"] = pad(segments, 0)
+        return out
+    return next_batch
+
+
 def steps_for_budget(make_batches: Callable[[random.Random], Callable[[], Batch]], rng: random.Random,
                      tokens: int, accumulation: int, seq2seq: bool) -> int:
     """Optimizer steps until the batch stream has read ``tokens``, by a dry run of the same stream (a
@@ -251,13 +291,30 @@ def source_batches(architecture: str, documents: Sequence[Document], frame: Fram
     return masked_lm_batches(documents, frame, tokenizer, batch_size, max_length, rng)
 
 
+def check_codeswitched(paths: Sequence[PathLike]) -> None:
+    """``codeswitch-cp`` reads corpora written by ``mtbridge.codeswitch``, which carry a ``switched``
+    column; a plain corpus would silently make it the denoising control."""
+    for path in paths:
+        if "switched" not in pq.read_schema(path).names:
+            raise ValueError(f"objective codeswitch-cp: {path} is not a code-switched corpus (no 'switched' "
+                             f"column); write it with mtbridge.codeswitch.write_codeswitched_corpus")
+
+
 def continued_batches(objective: str, spec: dict, frame: Framing, tokenizer, corpus_paths: Sequence[str],
                       train_language: str, batch_size: int) -> Callable[[random.Random], Callable[[], Batch]]:
     """The batch stream of a continued objective, given the RNG it draws from."""
-    if objective == "denoise-cp":
+    if objective in ENCODER_ONLY_OBJECTIVES and frame.seq2seq:
+        raise ValueError(f"objective {objective} needs a masked-LM architecture, not {spec['architecture']}")
+    if objective == "codeswitch-cp":
+        check_codeswitched(corpus_paths)
+    if objective in ("denoise-cp", "mlm-cp", "codeswitch-cp"):
         documents = read_documents(corpus_paths, tokenizer)
         return functools.partial(source_batches, spec["architecture"], documents, frame, tokenizer,
                                  batch_size, spec["max_length"])
+    if objective == "tlm-cp":
+        pairs = read_pairs(corpus_paths, tokenizer, objective, train_language)
+        return functools.partial(translation_lm_batches, pairs, frame, tokenizer, batch_size,
+                                 spec["max_length"])
     if not frame.seq2seq:
         raise ValueError(f"objective {objective} needs a seq2seq architecture, not {spec['architecture']}")
     pairs = read_pairs(corpus_paths, tokenizer, objective, train_language)
@@ -294,11 +351,12 @@ def continue_pretraining(*, spec: dict, objective: str, languages: Sequence[str]
                          threads: int, device: dict | None = None, resume: dict | None = None) -> None:
     """Continue the ``source`` checkpoint with ``objective`` until it has read ``settings["tokens"]``.
 
-    ``corpus_paths`` are the parallel corpora for MT objectives, and for ``denoise-cp`` the
-    monolingual corpora (synthetic world) or the parallel ones read as monolingual text (XGLUE).
+    ``corpus_paths`` are the parallel corpora for MT objectives and ``tlm-cp``; for ``denoise-cp`` and
+    ``mlm-cp`` the monolingual corpora (synthetic world) or the parallel ones read as monolingual text
+    (XGLUE); for ``codeswitch-cp`` those corpora code-switched (``mtbridge.codeswitch``).
     """
-    if objective not in CONTINUED_OBJECTIVES:
-        raise ValueError(f"unknown continued objective {objective!r}; expected {CONTINUED_OBJECTIVES}")
+    if objective not in TRAINABLE_CONTINUED:
+        raise ValueError(f"unknown continued objective {objective!r}; expected {TRAINABLE_CONTINUED}")
     rng = seed_everything(seed, threads)
     tokenizer = load_tokenizer(source_dir)
     frame = framing(tokenizer, spec["architecture"], languages, spec.get("language_fallback"))

@@ -13,9 +13,14 @@ import math
 import re
 from collections.abc import Iterable
 
+import numpy as np
 import pandas as pd
 import torch
 from torch import nn
+
+from mtbridge.aliases import PathLike
+from mtbridge.io import write_text
+from mtbridge.tabular import pipe_table, titled, without_empty_columns
 
 SPECTRUM_COLUMNS = ["model", "objective", "pretraining_seed", "parameter", "stack", "layer", "module_type",
                     "embedding", "rank", "singular_value"]
@@ -135,3 +140,76 @@ def ratio_to_source(table: pd.DataFrame, keys: tuple[str, ...] = ("pretraining_s
     for column in columns:
         merged[column] = merged[column] / merged.pop(f"{column}_source")
     return merged
+
+
+# --- the paper's claim, with intervals: continued / source, per module type (and layer) -----------
+
+RATIO_MEASURES = ("sigma_max", "stable_rank")
+RATIO_COLUMNS = ["measure", "ratio", "ci_low", "ci_high", "matrices"]  # after model, objective, group
+RESAMPLES = 1000
+LEVEL = 0.95
+BOOTSTRAP_SEED = 0
+
+
+def log_mean_interval(logs: np.ndarray, level: float = LEVEL, resamples: int = RESAMPLES,
+                      seed: int = BOOTSTRAP_SEED) -> tuple[float, float, float]:
+    """exp of the mean of ``logs`` and its percentile bootstrap interval over the values (matrices);
+    the interval is NaN for fewer than two values, where resampling says nothing."""
+    point = float(np.exp(logs.mean()))
+    if len(logs) < 2:
+        return point, float("nan"), float("nan")
+    draws = np.random.default_rng(seed).integers(0, len(logs), size=(resamples, len(logs)))
+    tail = 100 * (1 - level) / 2
+    low, high = np.exp(np.percentile(logs[draws].mean(axis=1), [tail, 100 - tail]))
+    return point, float(low), float(high)
+
+
+def ratio_intervals(per_matrix: pd.DataFrame, by: tuple[str, ...] = ("module_type", "layer"),
+                    ratio_measures: tuple[str, ...] = RATIO_MEASURES, level: float = LEVEL,
+                    resamples: int = RESAMPLES, source: str = "source") -> pd.DataFrame:
+    """Per model × variant × ``by`` group, each measure's ratio to the source model's same matrix,
+    summarised over the group's matrices as a geometric mean (exp of the mean log ratio, so a doubling
+    and a halving cancel) with a percentile bootstrap interval over matrices (stacks and pretraining
+    seeds pooled). ``per_matrix`` is ``summary``'s table; a ``by`` without ``layer`` pools the layers.
+    """
+    ratios = ratio_to_source(per_matrix, source=source)
+    rows = []
+    for key, group in ratios.groupby(["model", "objective", *by], sort=False):
+        labels = dict(zip(["model", "objective", *by], key, strict=True))
+        for measure in ratio_measures:
+            ratio, low, high = log_mean_interval(np.log(group[measure].to_numpy(dtype=float)), level,
+                                                 resamples)
+            rows.append({**labels, "measure": measure, "ratio": ratio, "ci_low": low, "ci_high": high,
+                         "matrices": len(group)})
+    return pd.DataFrame(rows, columns=["model", "objective", *by, *RATIO_COLUMNS])
+
+
+def write_spectra_ratio_table(*, paths: list[PathLike], csv_path: PathLike, markdown_path: PathLike,
+                              study: dict, level: float = LEVEL, resamples: int = RESAMPLES) -> None:
+    """From the raw spectra files: the ratios to source of σ_max and stable rank per module type × layer
+    (CSV) and per module type over all layers (Markdown, ``ratio [low, high]`` per variant)."""
+    raw = pd.concat([pd.read_parquet(path) for path in paths], ignore_index=True)
+    per_matrix = summary(raw)
+    by_layer = ratio_intervals(per_matrix, ("module_type", "layer"), level=level, resamples=resamples)
+    pooled = ratio_intervals(per_matrix, ("module_type",), level=level, resamples=resamples)
+    csv = without_empty_columns(by_layer).to_csv(index=False, float_format="%.6f", lineterminator="\n")
+    write_text(csv, csv_path)
+    parts = [titled("Spectra: continued / source", study),
+             f"Per module type, the geometric mean over its matrices (all layers and stacks) of each "
+             f"variant's σ_max and stable rank ‖W‖²_F/σ²_max divided by the source model's same matrix, "
+             f"with a {level:.0%} percentile bootstrap interval over matrices ({resamples} resamples); "
+             f"> 1 means larger than the source. The CSV has the same per module type × layer.\n"]
+    for (model, measure), group in pooled.groupby(["model", "measure"], sort=False):
+        objectives = list(dict.fromkeys(group["objective"]))
+        types = list(dict.fromkeys(group["module_type"]))
+        cells = {(row.module_type, row.objective): _ratio_cell(row) for row in group.itertuples()}
+        lines = [["module type", *objectives], ["---", *["---:"] * len(objectives)]]
+        lines += [[kind, *(cells.get((kind, objective), "–") for objective in objectives)] for kind in types]
+        parts.append(f"## {model}: {measure}\n\n{pipe_table(lines)}")
+    write_text("\n".join(parts), markdown_path)
+
+
+def _ratio_cell(row) -> str:
+    if math.isnan(row.ci_low):
+        return f"{row.ratio:.3f}"
+    return f"{row.ratio:.3f} [{row.ci_low:.3f}, {row.ci_high:.3f}]"

@@ -406,6 +406,18 @@ class World:
             self._languages[code] = Language(code, specs[code], self.roots, self.seed, self.conversions)
         return self._languages[code]
 
+    def lexicon(self, source: str, target: str) -> dict[str, list[str]]:
+        """The world's bilingual dictionary, ``source`` word -> its ``target`` translations: every
+        inflected form of every concept (nouns in both numbers, verbs in both agreements), paired slot
+        by slot; a form that several concepts share (conversion) lists each one's translation. Names and
+        digits are no concepts and are left out."""
+        a, b = self.language(source), self.language(target)
+        entries: dict[str, set[str]] = {}
+        for concept in self.roots:
+            for ending_a, ending_b in zip(a._endings(concept), b._endings(concept), strict=True):
+                entries.setdefault(a.form(concept, ending_a), set()).add(b.form(concept, ending_b))
+        return {word: sorted(translations) for word, translations in sorted(entries.items())}
+
     # -- semantics -------------------------------------------------------------------------
 
     def _pick(self, rng: random.Random, on_topic: tuple[str, ...], every: tuple[str, ...],

@@ -43,7 +43,16 @@ ALLOWED: dict[str, set[str]] = {module: modules | {"aliases"} for module, module
     "translation": MODEL | {"translation", "pretraining", "objectives", "tabular", "tasks"},
     "figures": MODEL | {"figures", "analysis", "representations", "similarity", "spectra", "translation",
                         "pretraining", "objectives", "tabular", "tasks"},
+    # issue #15's job functions, whose rules come in a later round (AWAITING_RULES)
+    "spectra": {"spectra", "io", "tabular"},
+    "spectral_swap": MODEL - {"training"} | {"spectral_swap", "spectra", "objectives", "tabular"},
+    # the same null as CKA's (analysis.shuffled_order), so the analysis module
+    "alignment": MODEL | {"alignment", "analysis", "representations", "similarity", "spectra", "tabular",
+                          "tasks"},
+    "codeswitch": {"codeswitch", "io"},
 }.items()}
+# job modules of ALLOWED that no rule runs yet: the round that adds their rules takes them out of here
+AWAITING_RULES = {"spectra", "spectral_swap", "alignment", "codeswitch"}
 # modules only some jobs may reach: module -> the job modules allowed to
 RESTRICTED = {
     "synthetic": {"data"},  # the synthetic world: its own data jobs only
@@ -68,7 +77,7 @@ def closure(module: str) -> set[str]:
 
 
 def test_every_job_module_has_an_allowed_set() -> None:
-    assert set(job_modules()) == set(ALLOWED)
+    assert set(job_modules()) == set(ALLOWED) - AWAITING_RULES
 
 
 @pytest.mark.parametrize("module", sorted(ALLOWED))
@@ -81,7 +90,7 @@ def test_a_job_closure_stays_within_its_allowed_set(module: str) -> None:
 
 
 def test_unrelated_modules_stay_out_of_job_closures() -> None:
-    for module in job_modules():
+    for module in [*job_modules(), *sorted(AWAITING_RULES)]:
         reached = closure(module)
         assert not reached & DAG_ONLY, (module, reached & DAG_ONLY)
         for restricted, allowed in RESTRICTED.items():
