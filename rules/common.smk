@@ -5,6 +5,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version
 
 from mtbridge import paths
+from mtbridge.environment import warn_about_environment
 from mtbridge.provenance import (
     check_artifacts_have_a_record,
     config_hash,
@@ -51,6 +52,7 @@ if not os.getcwd().endswith(os.sep + os.path.normpath(STUDY_ROOT)):
 
 if not os.environ.get("MTBRIDGE_RECONCILING"):  # set by scripts/pull.sh while it reconciles
     check_artifacts_have_a_record()
+    warn_about_environment(".", config["reproduction"]["environment"])  # artifacts of other library versions
 
 
 STUDY = config["study"]
@@ -72,7 +74,7 @@ DEVICE = config["device"]
 RESOURCES = {kind: job_resources(config, kind) for kind in config["resources"]}
 
 
-SCHEDULING_KEYS = ("warm_workers", "resources")  # how jobs are scheduled, never what they compute
+SCHEDULING_KEYS = ("warm_workers", "resources", "reproduction")  # whether and where jobs run, not what they compute
 
 
 def study_identity():
