@@ -24,7 +24,8 @@ from mtbridge.config import (
 from mtbridge.provenance import config_hash
 from mtbridge.tasks import BASELINES, task_baselines
 
-SCHEDULING_KEYS = ("warm_workers", "resources")  # how jobs are scheduled, never what they compute
+SCHEDULING_KEYS = ("warm_workers", "resources", "reproduction")  # whether and where jobs run, not what
+# they compute: left out of the config hash every table states
 ANALYSIS_TABLES = ("cka_languages", "cka_models", "spectra_summary")
 TRAINED_HERE = ("source", *CONTINUED_OBJECTIVES)  # objectives the pipeline trains (not random-init)
 PHASES = ("data", "pretraining", "continued", "finetuning", "analysis", "tables")

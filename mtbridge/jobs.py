@@ -124,7 +124,7 @@ def run_job(snakemake: Any, **kwargs: Any) -> None:
     run(settings["function"], snakemake.log[0], **kwargs)
     inputs = {name: [str(path) for path in value] if isinstance(value, list) else str(value)
               for name, value in snakemake.input.items() if name != "settings"}
-    record = provenance(settings, inputs)
+    record = provenance(settings, inputs, str(snakemake.input.settings))
     for output in snakemake.output:
         write_if_changed(record, provenance_path(output))
 

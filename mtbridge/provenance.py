@@ -31,7 +31,9 @@ from mtbridge.aliases import PathLike
 PACKAGE = Path(__file__).resolve().parent
 SETTINGS_ROOT = ".mtbridge/settings"
 RECONCILED = ".mtbridge/reconciled.json"  # written by mark_up_to_date: pulled artifacts are current
-LIBRARIES = ("torch", "transformers", "datasets", "tokenizers", "safetensors", "snakemake", "dvc")
+# the versions each record names: what can change numbers (mtbridge.environment.FINGERPRINT), and the tools
+LIBRARIES = ("torch", "transformers", "tokenizers", "datasets", "numpy", "scikit-learn", "sacrebleu", "scipy",
+             "safetensors", "snakemake", "dvc")
 
 
 def _imported_modules(source: str) -> set[str]:
@@ -161,12 +163,14 @@ def input_provenance(path: str) -> dict[str, Any]:
     return {"path": path, **{key: record[key] for key in ("function", "config_hash", "code_version")}}
 
 
-def provenance(settings: dict[str, Any], inputs: dict[str, str | list[str]]) -> dict[str, Any]:
-    """The record stored beside an artifact: what made it, from what, with which code and libraries."""
+def provenance(settings: dict[str, Any], inputs: dict[str, str | list[str]],
+               settings_file: str | None = None) -> dict[str, Any]:
+    """The record stored beside an artifact: what made it, from what, with which code and libraries, and
+    the job's settings file (which mtbridge.environment touches to remake it in another environment)."""
     params = settings["params"]
     return {
         "function": settings["function"], "code_fingerprint": settings["code"],
-        "script": settings.get("script"),
+        "script": settings.get("script"), "settings_file": settings_file,
         "code_version": code_version(), "config": params, "config_hash": config_hash(params),
         "seed": params.get("seed"), "libraries": library_versions(), "device": device(),
         "revision": params.get("revision"),

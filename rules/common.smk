@@ -15,6 +15,7 @@ from mtbridge.config import (
     task_definition,
     world_slice,
 )
+from mtbridge.environment import warn_about_environment
 from mtbridge.grid import StudyGrid
 from mtbridge.provenance import (
     check_artifacts_have_a_record,
@@ -44,6 +45,7 @@ if not os.getcwd().endswith(os.sep + os.path.normpath(STUDY_ROOT)):
 
 if not os.environ.get("MTBRIDGE_RECONCILING"):  # set by scripts/pull.sh while it reconciles
     check_artifacts_have_a_record()
+    warn_about_environment(".", config["reproduction"]["environment"])  # artifacts of other library versions
 
 
 GRID = StudyGrid(config)  # which jobs the study has (mtbridge.grid); below, thin adapters for the rules

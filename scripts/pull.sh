@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A colleague's one command after `git clone`: fetch every artifact from the DVC remote, check it
-# was made from this checkout's code and config, and bring Snakemake to agree it is up to date.
+# was made from this checkout's code and config, bring Snakemake to agree it is up to date, and say
+# in one line if it was made with other versions of the libraries that can change numbers.
 # Extra arguments go to `dvc pull` (e.g. `-r myremote`, or stage names to fetch only those).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,4 +27,5 @@ while read -r name configfile; do
     python -c 'import sys; from mtbridge.provenance import mark_up_to_date; mark_up_to_date(sys.argv[1])' \
         "studies/$name"
     snakemake -n --quiet --configfile "$configfile"
+    python -m mtbridge.environment --study "studies/$name"  # one line if made with other library versions
 done <<< "$studies"

@@ -60,7 +60,7 @@ RESTRICTED = {
     "evaluation": {"finetuning", "baselines", "tables"},  # metrics: what scores predictions
 }
 # what builds the DAG, never a job's code
-DAG_ONLY = {"config", "paths", "provenance", "jobs", "status", "sweep"}
+DAG_ONLY = {"config", "paths", "provenance", "environment", "jobs", "status", "sweep"}
 
 
 def job_modules() -> dict[str, list[str]]:

@@ -96,7 +96,8 @@ def test_wildcard_constraints_match_the_study_and_nothing_else(micro: StudyGrid)
 
 def test_identity_ignores_scheduling_and_list_order() -> None:
     config = load_config(MICRO)
-    scheduled = load_config(MICRO, overrides={"warm_workers": False, "resources": {"light": {"mem_mb": 9}}})
+    scheduled = load_config(MICRO, overrides={"warm_workers": False, "resources": {"light": {"mem_mb": 9}},
+                                              "reproduction": {"environment": "rerun"}})
     reordered = load_config(MICRO, overrides={"study": {"languages": ["isolate", "close", "en"]}})
     changed = load_config(MICRO, overrides={"study": {"seeds": [1, 2]}})
     identity = StudyGrid(config).identity()
