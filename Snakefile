@@ -13,6 +13,9 @@ if not workflow.overwrite_configfiles:
 include: "rules/common.smk"
 
 
+report: "report/workflow.rst"  # the report's front page: what the study asks and how to read it
+
+
 if SYNTHETIC:
 
     include: "rules/data.smk"

@@ -27,6 +27,12 @@ from mtbridge.tasks import BASELINES, task_baselines
 SCHEDULING_KEYS = ("warm_workers", "resources", "reproduction")  # whether and where jobs run, not what
 # they compute: left out of the config hash every table states
 ANALYSIS_TABLES = ("cka_languages", "cka_models", "spectra_summary")
+# the report's menu lists categories alphabetically: numbered so that it opens with the findings
+REPORT_CATEGORIES = {"findings": "1 Findings", "transfer": "2 Transfer", "translation": "3 Translation",
+                     "budget": "4 Pretraining budget", "cka": "5 CKA", "spectra": "6 Spectra"}
+PAGE_CATEGORY = {"cka_languages": "cka", "cka_models": "cka", "spectra_summary": "spectra"}
+ANALYSIS_TITLES = {"cka_languages": "CKA across languages", "cka_models": "CKA between models",
+                   "spectra_summary": "Singular values of the weights"}
 TRAINED_HERE = ("source", *CONTINUED_OBJECTIVES)  # objectives the pipeline trains (not random-init)
 PHASES = ("data", "pretraining", "continued", "finetuning", "analysis", "tables")
 Run = tuple[str, str, int, str, str, int]  # model, objective, pretraining seed, task, language, seed
@@ -82,6 +88,7 @@ class StudyGrid:
             "continued": "|".join(CONTINUED_OBJECTIVES),
             "variant": "|".join(objective for objective in OBJECTIVES if objective != "source"),
             "baseline": "|".join(BASELINES),
+            "page": "|".join(self.report_pages()),
         }
 
     # --- checkpoints -------------------------------------------------------------------------
@@ -253,6 +260,21 @@ class StudyGrid:
         return [paths.transfer_table("csv"), paths.transfer_table("md"), paths.transfer_tests(),
                 paths.findings(), paths.summary()]
 
+    def report_pages(self) -> dict[str, dict[str, str]]:
+        """Each Markdown table of the study (and the findings) -> its HTML page in the report: the
+        Markdown it renders, and the page's title."""
+        sources = {"findings": (paths.findings(), "Findings"),
+                   "transfer": (paths.transfer_table("md"), "Zero-shot transfer")}
+        if self.translation_outputs():
+            sources["translation"] = (paths.translation_table("md"), "Do the MT checkpoints translate?")
+        if self.budget_tables():
+            sources["budget"] = (paths.table("budget", "md"), "Pretraining budget")
+        sources |= {name: (paths.table(name, "md"), ANALYSIS_TITLES[name])
+                    for name in ANALYSIS_TABLES if name != "cka_models" or self.cka_models()}
+        return {name: {"markdown": markdown, "title": title, "page": paths.report_page(name),
+                       "category": REPORT_CATEGORIES[PAGE_CATEGORY.get(name, name)]}
+                for name, (markdown, title) in sources.items()}
+
     def budget_tables(self) -> list[str]:
         if not self.trains_continued():
             return []
@@ -270,6 +292,7 @@ class StudyGrid:
         if phase == "analysis":
             return [*self.cka_languages(), *self.cka_models(), *self.spectra()]
         if phase == "tables":
+            pages = [page["page"] for page in self.report_pages().values()]
             return [*self.transfer_tables(), *self.budget_tables(), *self.translation_outputs(),
-                    *self.analysis_outputs()]
+                    *self.analysis_outputs(), *pages]
         raise ValueError(f"unknown phase {phase!r}: expected one of {', '.join(PHASES)}")

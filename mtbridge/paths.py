@@ -106,6 +106,11 @@ def transfer_tests() -> str:
     return table("transfer_tests", "csv")
 
 
+def report_page(name: str) -> str:
+    """A Markdown table or the findings as an HTML page for `snakemake --report`."""
+    return f"results/report/{name}.html"
+
+
 def findings() -> str:
     """The study's claims, one sentence per test of a task average."""
     return "results/findings.md"

@@ -93,7 +93,7 @@ rule cka_language_table:
     output:
         csv=report(
             paths.table("cka_languages", "csv"),
-            category="CKA",
+            category=CATEGORY["cka"],
             subcategory="Across languages",
             caption="../report/cka_languages.rst",
         ),
@@ -116,7 +116,7 @@ rule cka_model_table:
     output:
         csv=report(
             paths.table("cka_models", "csv"),
-            category="CKA",
+            category=CATEGORY["cka"],
             subcategory="Between models",
             caption="../report/cka_models.rst",
         ),
@@ -141,7 +141,7 @@ rule spectra_table:
     output:
         csv=report(
             paths.table("spectra_summary", "csv"),
-            category="Spectra",
+            category=CATEGORY["spectra"],
             caption="../report/spectra_summary.rst",
         ),
         markdown=paths.table("spectra_summary", "md"),
@@ -163,7 +163,7 @@ rule cka_language_figure:
     output:
         report(
             paths.cka_language_figure("{model}", "{objective}"),
-            category="CKA",
+            category=CATEGORY["cka"],
             subcategory="Across languages",
             caption="../report/cka_language_figure.rst",
         ),
@@ -185,7 +185,7 @@ rule cka_model_figure:
     output:
         report(
             paths.cka_model_figure("{model}"),
-            category="CKA",
+            category=CATEGORY["cka"],
             subcategory="Between models",
             caption="../report/cka_model_figure.rst",
         ),
@@ -205,7 +205,11 @@ rule spectra_figure:
         spectra=family_spectra,
         settings=job_settings("mtbridge.figures:spectra_curves"),
     output:
-        report(paths.spectra_figure("{model}"), category="Spectra", caption="../report/spectra_figure.rst"),
+        report(
+            paths.spectra_figure("{model}"),
+            category=CATEGORY["spectra"],
+            caption="../report/spectra_figure.rst",
+        ),
     log:
         paths.log("spectra_figure", "{model}"),
     conda:

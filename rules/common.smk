@@ -16,7 +16,7 @@ from mtbridge.config import (
     world_slice,
 )
 from mtbridge.environment import warn_about_environment
-from mtbridge.grid import StudyGrid
+from mtbridge.grid import REPORT_CATEGORIES, StudyGrid
 from mtbridge.provenance import (
     check_artifacts_have_a_record,
     script_fingerprint,
@@ -60,6 +60,7 @@ CONDA_ENV = "../envs/mtbridge.yaml"  # every job's software for --software-deplo
 ANALYSIS = config["analysis"]
 RESOURCES = {kind: job_resources(config, kind) for kind in config["resources"]}
 STUDY_IDENTITY = GRID.identity()
+CATEGORY = REPORT_CATEGORIES  # report(..., category=CATEGORY["cka"]): the menu opens with the findings
 
 
 def threads_of(kind):
@@ -213,6 +214,18 @@ def translation_meta(wildcards):
         "objective": wildcards.objective,
         "pretraining_seed": int(wildcards.pseed),
     }
+
+
+def report_markdown(wildcards):
+    return GRID.report_pages()[wildcards.page]["markdown"]
+
+
+def report_title(wildcards):
+    return GRID.report_pages()[wildcards.page]["title"]
+
+
+def report_category(wildcards):
+    return GRID.report_pages()[wildcards.page]["category"]
 
 
 def dump_settings(wildcards):

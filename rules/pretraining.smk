@@ -104,7 +104,7 @@ rule budget_table:
             study=STUDY_IDENTITY,
         ),
     output:
-        csv=report(paths.table("budget", "csv"), category="Budget", caption="../report/budget.rst"),
+        csv=report(paths.table("budget", "csv"), category=CATEGORY["budget"], caption="../report/budget.rst"),
         markdown=paths.table("budget", "md"),
     log:
         paths.log("budget_table", "budget"),

@@ -22,12 +22,18 @@ rule transfer_table:
             task_definitions={task: task_definition(config, task) for task in TASKS},
         ),
     output:
-        csv=report(paths.transfer_table("csv"), category="Transfer", caption="../report/transfer.rst"),
-        markdown=report(
-            paths.transfer_table("md"), category="Transfer", caption="../report/transfer_markdown.rst"
+        csv=report(
+            paths.transfer_table("csv"), category=CATEGORY["transfer"], caption="../report/transfer.rst"
         ),
-        tests=report(paths.transfer_tests(), category="Transfer", caption="../report/transfer_tests.rst"),
-        findings=report(paths.findings(), category="Transfer", caption="../report/findings.rst"),
+        markdown=report(
+            paths.transfer_table("md"),
+            category=CATEGORY["transfer"],
+            caption="../report/transfer_markdown.rst",
+        ),
+        tests=report(
+            paths.transfer_tests(), category=CATEGORY["transfer"], caption="../report/transfer_tests.rst"
+        ),
+        findings=report(paths.findings(), category=CATEGORY["findings"], caption="../report/findings.rst"),
         summary=paths.summary(),
     log:
         paths.log("transfer_table", "transfer"),
@@ -38,3 +44,20 @@ rule transfer_table:
         **resources_of("light"),
     script:
         "../workflow_scripts/transfer_table.py"
+
+
+rule report_page:
+    input:
+        markdown=report_markdown,
+        settings=job_settings("mtbridge.report_pages:write_report_page", title=report_title),
+    output:
+        report(paths.report_page("{page}"), category=report_category, caption="../report/page.rst"),
+    log:
+        paths.log("report_page", "{page}"),
+    conda:
+        CONDA_ENV
+    threads: threads_of("light")
+    resources:
+        **resources_of("light"),
+    script:
+        "../workflow_scripts/report_page.py"

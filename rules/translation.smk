@@ -101,7 +101,9 @@ if GRID.translates:
             ),
         output:
             csv=report(
-                paths.translation_table("csv"), category="Translation", caption="../report/translation.rst"
+                paths.translation_table("csv"),
+                category=CATEGORY["translation"],
+                caption="../report/translation.rst",
             ),
             markdown=paths.translation_table("md"),
         log:
@@ -121,7 +123,7 @@ if GRID.translates:
         output:
             report(
                 paths.translation_figure("{model}"),
-                category="Translation",
+                category=CATEGORY["translation"],
                 caption="../report/translation_figure.rst",
             ),
         log:

@@ -8,16 +8,19 @@ here, so pytest collects nothing from this file.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
+
+import pytest
 
 from mtbridge import snakemake_runs
 from mtbridge.aliases import PathLike
 from mtbridge.snakemake_runs import WORKFLOW_FILES, snakemake_command
 from mtbridge.status import parse_job_stats
 
-__all__ = ["ROOT", "SNAKEFILE", "WORKFLOW_FILES", "copy_checkout", "copy_workflow", "environment",
-           "planned_jobs", "snakemake", "snakemake_command"]
+__all__ = ["ROOT", "SNAKEFILE", "WORKFLOW_FILES", "chromium", "copy_checkout", "copy_workflow", "environment",
+           "planned_jobs", "rendered_dom", "snakemake", "snakemake_command"]
 
 ROOT = Path(__file__).resolve().parent.parent
 SNAKEFILE = ROOT / "Snakefile"
@@ -55,3 +58,28 @@ def copy_workflow(destination: Path, profiles: bool = False) -> Path:
 def copy_checkout(target: Path) -> None:
     """This checkout's files as a fresh clone would hold them (tracked and new, not ignored)."""
     snakemake_runs.copy_checkout(ROOT, target)
+
+
+def chromium() -> str:
+    """Debian's Chromium, installed with apt-get when missing (as root, or with passwordless sudo)."""
+    found = shutil.which("chromium")
+    if found:
+        return found
+    sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
+    if sudo and subprocess.run(["sudo", "-n", "true"], capture_output=True).returncode != 0:
+        pytest.skip("no chromium, and neither root nor passwordless sudo to install it")
+    environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    install = ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium"]
+    for command in (["apt-get", "update", "-qq"], install):
+        subprocess.run([*sudo, *command], check=True, capture_output=True, env=environment, timeout=900)
+    return shutil.which("chromium") or pytest.fail("apt-get installed chromium, but it is not on PATH")
+
+
+def rendered_dom(browser: str, page: Path, profile: Path) -> str:
+    """PAGE's DOM after its scripts ran, from headless Chromium (no network, a throwaway profile)."""
+    result = subprocess.run(
+        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=20000",
+         f"--user-data-dir={profile / 'chromium'}", "--dump-dom", page.resolve().as_uri()],
+        capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0 and result.stdout, result.stderr[-2000:]
+    return result.stdout

@@ -150,13 +150,32 @@ def test_analysis_outputs_cover_the_study(micro: Path) -> None:
     assert (micro / paths.cka_model_figure("mbart")).read_bytes().startswith(b"\x89PNG")
 
 
-def test_report_holds_tables_and_figures(micro_run: Path, micro: Path) -> None:
+@pytest.fixture(scope="module")
+def report(micro_run: Path, micro: Path) -> Path:
     result = snakemake(micro_run, MICRO, "--report", "report.html")
     assert result.returncode == 0, result.stderr[-2000:]
-    report = (micro / "report.html").read_text()
+    return micro / "report.html"
+
+
+def test_report_holds_tables_and_figures(report: Path) -> None:
+    text = report.read_text()
     for name in ("cka_languages.csv", "cka_models.csv", "spectra_summary.csv", "mbart.png", "transfer.csv",
-                 "transfer.md"):
-        assert name in report, name
+                 "transfer.md", "findings.html", "transfer.html", "translation.html"):
+        assert name in text, name
+
+
+def test_report_opens_with_the_findings_in_a_browser(report: Path, tmp_path: Path) -> None:
+    """Rendered by headless Chromium (Debian's package, installed if missing): the menu lists the
+    numbered categories in reading order, the front page says how to read it, and the findings page
+    shows its claims as HTML."""
+    browser = runner.chromium()
+    shown = runner.rendered_dom(browser, report, tmp_path)
+    menu = [name for name in ("1 Findings", "2 Transfer", "3 Translation", "4 Pretraining budget", "5 CKA",
+                              "6 Spectra") if name in shown]
+    assert menu == sorted(menu) and len(menu) == 6, menu
+    assert "Read it in the order of the menu" in shown
+    findings = runner.rendered_dom(browser, report.parent / paths.report_page("findings"), tmp_path)
+    assert "<h1>Findings</h1>" in findings and "<li>mbart mt-m2o vs source" in findings
 
 
 def planned_jobs(workdir: Path, config: dict, tmp_path: Path) -> dict[str, int]:
