@@ -47,15 +47,17 @@ def expected_outputs(config: dict) -> list[str]:
 
 def analysis_outputs(config: dict) -> list[str]:
     study = config["study"]
-    files = [paths.table(name, extension) for name in ("cka_languages", "cka_models", "spectra_summary")
+    files = [paths.table(name, extension)
+             for name in ("cka_languages", "cka_models", "spectra_summary", "spectra_ratio", "alignment")
              for extension in ("csv", "md")]
     for model, objective in model_objectives(config):
         files.append(paths.cka_language_figure(model, objective))
         for pseed in study["pretraining_seeds"]:
-            files += [paths.spectra(model, objective, pseed), paths.cka_languages(model, objective, pseed)]
+            files += [paths.spectra(model, objective, pseed), paths.cka_languages(model, objective, pseed),
+                      paths.alignment(model, objective, pseed)]
             files += [paths.activations(model, objective, pseed, language) for language in study["languages"]]
     for model in study["models"]:
-        files.append(paths.spectra_figure(model))
+        files += [paths.spectra_figure(model), paths.alignment_figure(model)]
         variants = continued_variants(config, model)
         files += [paths.cka_model_figure(model)] if variants else []
         files += [paths.cka_models(model, variant, pseed, language) for variant in variants
@@ -150,6 +152,31 @@ def test_analysis_outputs_cover_the_study(micro: Path) -> None:
     assert (micro / paths.cka_model_figure("mbart")).read_bytes().startswith(b"\x89PNG")
 
 
+def test_issue_15_objectives_and_measures_ran(micro: Path) -> None:
+    """Code-switched corpora from the world's dictionaries, a low-resource language's smaller corpora, a
+    spectral swap made of its two checkpoints, the alignment and spectra-ratio tables, and findings that
+    group languages by level and state the swap's test."""
+    config = load_config(MICRO)
+    switched = pq.read_table(micro / paths.codeswitched_corpus("isolate")).to_pandas()
+    assert switched["switched"].sum() > 0 and (switched["switched"] <= switched["eligible"]).all()
+    monolingual = config["world"]["sizes"]["monolingual"]
+    assert pq.read_metadata(micro / paths.monolingual_corpus("isolate")).num_rows == monolingual // 4
+    assert pq.read_metadata(micro / paths.monolingual_corpus("close")).num_rows == monolingual
+    assert (micro / paths.dictionary("en", "isolate")).read_text().count("\n") > 10
+    record = json.loads((micro / paths.checkpoint("mbart", "mt-m2o+source-spectrum", 2) / "training.json")
+                        .read_text())
+    assert (record["vectors_objective"], record["values_objective"]) == ("mt-m2o", "source")
+    alignment = pq.read_table(micro / paths.alignment("xlmr", "tlm-cp", 1)).to_pandas()
+    assert {"retrieval", "language_probe"} == set(alignment["measure"])
+    assert alignment["value"].between(0, 1).all()
+    assert "mt-m2o+source-spectrum" in (micro / paths.table("spectra_ratio", "md")).read_text()
+    findings = (micro / paths.findings()).read_text()
+    assert "## Spectral ablation" in findings and "mbart mt-m2o+source-spectrum, topic avg: " in findings
+    assert "avg low" in findings and "`mlm-cp`" not in findings
+    markdown = (micro / paths.transfer_table("md")).read_text()
+    assert "| xlmr | codeswitch-cp |" in markdown and "`avg low` over isolate" in markdown
+
+
 def test_report_holds_tables_and_figures(micro_run: Path, micro: Path) -> None:
     result = snakemake(micro_run, MICRO, "--report", "report.html")
     assert result.returncode == 0, result.stderr[-2000:]
@@ -206,7 +233,8 @@ def test_changing_one_task_setting_reruns_only_that_task(micro_run: Path, tmp_pa
 # Rules that only gather: a grid edit that removes runs may rerun these and nothing else.
 TABLE_RULES = {"all", "transfer_table", "budget_table", "translation_table", "translation_figure",
                "cka_language_table", "cka_language_figure", "cka_model_table", "cka_model_figure",
-               "spectra_table", "spectra_figure"}
+               "spectra_table", "spectra_figure", "spectra_ratio_table", "alignment_table",
+               "alignment_figure"}
 
 
 def test_reordering_the_grid_plans_nothing(micro_run: Path, tmp_path: Path) -> None:
