@@ -26,6 +26,7 @@ else:
 
 
 include: "rules/pretraining.smk"
+include: "rules/codeswitch.smk"
 include: "rules/finetuning.smk"
 include: "rules/baselines.smk"
 include: "rules/tables.smk"

@@ -22,15 +22,30 @@ from mtbridge.aliases import PathLike
 
 # the objectives live in a module of their own (jobs import them without this one); named here too
 from mtbridge.objectives import (  # noqa: F401
+    ALIGNMENT_OBJECTIVES,
     BUILT_OBJECTIVES,
     CONTINUED_OBJECTIVES,
+    ENCODER_ONLY_OBJECTIVES,
     MT_OBJECTIVES,
     OBJECTIVES,
     SEQ2SEQ_ARCHITECTURES,
+    SPECTRAL_SWAPS,
+    TRAINABLE_CONTINUED,
+    spectral_swap_objective,
 )
 
 SCHEMA = Path(__file__).resolve().parent.parent / "schemas" / "config.schema.yaml"
-OBJECTIVE_ORDER = ("source", "denoise-cp", "mt-m2m", "mt-o2m", "mt-m2o", "random-init")  # table rows
+# Issue #15's objectives (DAG side only: the job modules keep importing objectives.py unchanged): the
+# token-level alignment objectives, and the spectral swaps of every continued objective, written
+# `<continued>+source-spectrum` / `<continued>+source-vectors` (objectives.spectral_swap_objective).
+SWAP_OBJECTIVES = tuple(spectral_swap_objective(continued, swap)
+                        for continued in TRAINABLE_CONTINUED for swap in SPECTRAL_SWAPS)
+KNOWN_OBJECTIVES = (*OBJECTIVES, *ALIGNMENT_OBJECTIVES, *SWAP_OBJECTIVES)  # what models.<m>.objectives takes
+# table rows: each continued objective followed by its spectral swaps
+OBJECTIVE_ORDER = ("source", *(name for continued in ("denoise-cp", "mlm-cp", "tlm-cp", "codeswitch-cp",
+                                                      "mt-m2m", "mt-o2m", "mt-m2o")
+                               for name in (continued, *(spectral_swap_objective(continued, swap)
+                                                         for swap in SPECTRAL_SWAPS))), "random-init")
 SYNTHETIC_TASKS = ("nli", "paraphrase", "topic", "pos", "ner")
 SIZE_KEYS = ("hidden_size", "layers", "attention_heads", "ffn_size", "pretraining")
 # What each kind of job asks a scheduler for unless `resources` says otherwise: sized for the
@@ -45,6 +60,7 @@ RESOURCE_DEFAULTS = {
     "light": {"mem_mb": 1000, "runtime": 15, "gpu": 0},  # CKA on dumps, tables, figures: CPU, seconds
 }
 MAX_SHOWN_ERRORS = 5
+DEFAULT_CODESWITCH_SHARE = 0.3  # continued_pretraining.codeswitch_share when not given
 # A decimal number, which YAML 1.1 reads as text when written like 5e-4 or 1e3 (no dot, or a sign).
 NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 TYPE_WORDS = {"integer": "a whole number", "number": "a number", "string": "text", "boolean": "true or false",
@@ -332,6 +348,7 @@ def check_config(config: dict) -> None:
                           f"{did_you_mean(study['train_language'], study['languages'])}")
     check_tasks(config)
     check_pretraining_seeds(config)
+    check_resource_levels(config)
     read = list(dict.fromkeys([*study["languages"], *config.get("parallel", {}).get("languages", [])]))
     for name in study["models"]:
         check_objectives(name, config["models"][name], is_synthetic(config))
@@ -415,11 +432,25 @@ def check_objectives(name: str, spec: dict, synthetic: bool) -> None:
         if unsupported:
             raise ConfigError(f"{key}.objectives: {unsupported} need a seq2seq architecture "
                               f"{list(SEQ2SEQ_ARCHITECTURES)}, not {spec['architecture']}")
+    if spec["architecture"] in SEQ2SEQ_ARCHITECTURES:
+        unsupported = [objective for objective in objectives if objective in ENCODER_ONLY_OBJECTIVES]
+        if unsupported:
+            raise ConfigError(f"{key}.objectives: {unsupported} need a masked-LM architecture, not "
+                              f"{spec['architecture']}")
+    elif "denoise-cp" in objectives and "denoise-cp" not in hub:
+        # for an encoder the source objective continued is masked LM: mlm-cp trains the same weights
+        raise ConfigError(f"{key}.objectives: 'denoise-cp' of a masked-LM family is masked LM continued, "
+                          f"listed as 'mlm-cp' here (did you mean 'mlm-cp'?)")
     trained = [objective for objective in objectives
                if objective != "source" and objective not in hub]
     if trained and "source" not in objectives:
         raise ConfigError(f"{key}.objectives: {trained} start from the 'source' checkpoint, so "
                           f"'source' must be listed too")
+    for objective in objectives:
+        parent = swap_parent(objective)
+        if parent is not None and parent not in objectives:
+            raise ConfigError(f"{key}.objectives: {objective!r} swaps the spectra of {parent!r} and "
+                              f"'source', so {parent!r} must be listed too")
     if "source" in objectives and "source" not in hub:
         if not synthetic:
             raise ConfigError(f"{key}.hub.source: the XGLUE study takes 'source' from the hub "
@@ -431,6 +462,12 @@ def check_objectives(name: str, spec: dict, synthetic: bool) -> None:
         missing = [size for size in SIZE_KEYS[:4] if size not in spec]
         if missing:
             raise ConfigError(f"{key}: {missing} are required to build 'random-init'")
+
+
+def swap_parent(objective: str) -> str | None:
+    """The continued objective a spectral swap is derived from (``mt-m2o+source-spectrum``: mt-m2o);
+    None for any other objective."""
+    return objective.partition("+")[0] if objective in SWAP_OBJECTIVES else None
 
 
 def check_fallback(name: str, spec: dict, languages: list[str]) -> None:
@@ -451,7 +488,7 @@ def continued_languages(config: dict) -> list[str]:
 def continued_trained_here(spec: dict) -> list[str]:
     """The family's continued objectives the pipeline trains itself (not fetched from the hub)."""
     return [objective for objective in spec["objectives"]
-            if objective in CONTINUED_OBJECTIVES and objective not in spec["hub"]]
+            if objective in TRAINABLE_CONTINUED and objective not in spec["hub"]]
 
 
 def check_distinct_tags(name: str, spec: dict, languages: list[str]) -> None:
@@ -554,13 +591,81 @@ def finetuning_settings(config: dict, task: str, model: str | None = None) -> di
     return settings
 
 
-def world_slice(config: dict, languages: list[str], sizes: tuple[str, ...]) -> dict:
+def world_slice(config: dict, languages: list[str], sizes: tuple[str, ...], scaled: bool = False) -> dict:
     """The world definition restricted to ``languages`` and the ``sizes`` a job reads: its params
-    change only with what it writes."""
-    world = copy.deepcopy(config["world"])
-    world["languages"] = {code: world["languages"][code] for code in languages}
+    change only with what it writes. With ``scaled``, ``sizes.monolingual`` (one language) and
+    ``sizes.parallel`` (a pair) are those of the languages' resource levels (mtbridge.resources); the
+    levels themselves are the DAG's business, so a job's world names none (a level changes a job's
+    settings only where it changes its size)."""
+    from mtbridge import resources
+
+    full = config["world"]
+    world = copy.deepcopy(full)
+    world.pop("resource_levels", None)
+    world["languages"] = {code: {key: value for key, value in world["languages"][code].items()
+                                 if key != "resource"} for code in languages}
     world["sizes"] = {key: world["sizes"][key] for key in sizes}
+    if scaled and "monolingual" in sizes and len(languages) == 1:
+        world["sizes"]["monolingual"] = resources.language_sizes(full, languages[0])["monolingual"]
+    if scaled and "parallel" in sizes and len(languages) == 2:
+        world["sizes"]["parallel"] = resources.pair_size(full, *languages)
     return world
+
+
+def parallel_resources(config: dict) -> dict:
+    """The XGLUE study's resource levels as a world would hold them (levels, each language's level and
+    ``sizes.parallel`` = ``parallel.max_pairs``), for mtbridge.resources."""
+    from mtbridge.resources import FULL
+
+    parallel = config.get("parallel") or {}
+    levels = parallel.get("resources", {})
+    languages = [config["study"]["train_language"], *parallel.get("languages", []), *levels]
+    return {"resource_levels": parallel.get("resource_levels", {}),
+            "languages": {language: {"resource": levels.get(language, FULL)} for language in languages},
+            "sizes": {"parallel": parallel.get("max_pairs", 1)}}
+
+
+PAIR_KEYS_NOT_READ = ("dictionaries", "resource_levels", "resources")  # the DAG's, not the corpus job's
+
+
+def pair_parallel_settings(config: dict, source: str, target: str) -> dict:
+    """What the XGLUE study's parallel-corpus job of one pair reads: ``parallel`` with ``max_pairs``
+    capped by the pair's resource level and without the keys only the DAG reads."""
+    from mtbridge.resources import pair_size
+
+    settings = {key: value for key, value in config["parallel"].items() if key not in PAIR_KEYS_NOT_READ}
+    if config["parallel"].get("resource_levels"):
+        settings["max_pairs"] = pair_size(parallel_resources(config), source, target)
+    return settings
+
+
+def resource_groups(config: dict) -> dict[str, list[str]]:
+    """The study's languages by resource level, levels in first-seen order (resources.by_level)."""
+    from mtbridge.resources import by_level
+
+    world = config["world"] if is_synthetic(config) else parallel_resources(config)
+    known = {**{language: {} for language in config["study"]["languages"]}, **world["languages"]}
+    return by_level({**world, "languages": known}, config["study"]["languages"])
+
+
+def check_resource_levels(config: dict) -> None:
+    """Every level a language names is defined (a share in (0, 1] or both shares)."""
+    from mtbridge.resources import level_factors
+
+    if is_synthetic(config):
+        levels = config["world"].get("resource_levels", {})
+        named = {f"world.languages.{code}.resource": spec["resource"]
+                 for code, spec in config["world"]["languages"].items() if "resource" in spec}
+    else:
+        parallel = config.get("parallel") or {}
+        levels = parallel.get("resource_levels", {})
+        named = {f"parallel.resources.{code}": level for code, level in parallel.get("resources", {}).items()}
+    for key, level in named.items():
+        try:
+            level_factors(levels, level, key)
+        except ValueError as error:
+            message = str(error).removeprefix(f"{key}: ")
+            raise ConfigError(f"config key {key}: {message}") from None
 
 
 # --- values the schema accepts but a job cannot use: each fails here, not hours into a run -----------
@@ -688,12 +793,27 @@ def local_input_checks(config: dict) -> list[tuple[str, str, Any]]:
         given = config["parallel"]["hub"]["path"]
         checks.append(("parallel.hub.path", given, partial(check_parallel_folder, config,
                                                            local_path(config, given))))
+    parallel = config.get("parallel") or {}
+    for language, given in parallel.get("dictionaries", {}).items():
+        if language not in parallel["languages"]:
+            raise ConfigError(f"config key parallel.dictionaries.{language}: not in parallel.languages "
+                              f"{parallel['languages']}{did_you_mean(language, parallel['languages'])}")
+        if given != "induce":
+            checks.append((f"parallel.dictionaries.{language}", given,
+                           partial(check_dictionary, local_path(config, given))))
     evaluation = config.get("evaluation") or {}
     if evaluation.get("source") == "flores" and "path" in evaluation["hub"]:
         given = evaluation["hub"]["path"]
         checks.append(("evaluation.hub.path", given, partial(check_flores_folder, config,
                                                              local_path(config, given))))
     return checks
+
+
+def check_dictionary(path: Path) -> None:
+    """A user's bilingual dictionary is there and parses (MUSE-style: ``source target`` per line)."""
+    from mtbridge.codeswitch import read_dictionary
+
+    read_dictionary(path)
 
 
 def check_parallel_folder(config: dict, root: Path) -> None:

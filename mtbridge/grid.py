@@ -5,12 +5,16 @@ unit-tested without Snakemake; rules/common.smk only adapts these to Snakemake's
 """
 from __future__ import annotations
 
+import re
+
 from mtbridge import paths
 from mtbridge.config import (
-    CONTINUED_OBJECTIVES,
+    KNOWN_OBJECTIVES,
     MT_OBJECTIVES,
-    OBJECTIVES,
     SEQ2SEQ_ARCHITECTURES,
+    SPECTRAL_SWAPS,
+    SWAP_OBJECTIVES,
+    TRAINABLE_CONTINUED,
     continued_languages,
     continued_trained_here,
     continued_variants,
@@ -18,6 +22,7 @@ from mtbridge.config import (
     is_synthetic,
     model_objectives,
     parallel_pairs,
+    resource_groups,
     task_definition,
     task_languages,
 )
@@ -26,14 +31,19 @@ from mtbridge.tasks import BASELINES, task_baselines
 
 SCHEDULING_KEYS = ("warm_workers", "resources", "reproduction")  # whether and where jobs run, not what
 # they compute: left out of the config hash every table states
-ANALYSIS_TABLES = ("cka_languages", "cka_models", "spectra_summary")
+ANALYSIS_TABLES = ("cka_languages", "cka_models", "spectra_summary", "spectra_ratio", "alignment")
 # the report's menu lists categories alphabetically: numbered so that it opens with the findings
 REPORT_CATEGORIES = {"findings": "1 Findings", "transfer": "2 Transfer", "translation": "3 Translation",
-                     "budget": "4 Pretraining budget", "cka": "5 CKA", "spectra": "6 Spectra"}
-PAGE_CATEGORY = {"cka_languages": "cka", "cka_models": "cka", "spectra_summary": "spectra"}
+                     "budget": "4 Pretraining budget", "cka": "5 CKA", "alignment": "6 Alignment",
+                     "spectra": "7 Spectra"}
+PAGE_CATEGORY = {"cka_languages": "cka", "cka_models": "cka", "spectra_summary": "spectra",
+                 "spectra_ratio": "spectra"}
 ANALYSIS_TITLES = {"cka_languages": "CKA across languages", "cka_models": "CKA between models",
-                   "spectra_summary": "Singular values of the weights"}
-TRAINED_HERE = ("source", *CONTINUED_OBJECTIVES)  # objectives the pipeline trains (not random-init)
+                   "spectra_summary": "Singular values of the weights",
+                   "spectra_ratio": "Singular values after continued pretraining, over the source's",
+                   "alignment": "Bitext retrieval and language identification"}
+TRAINED_HERE = ("source", *TRAINABLE_CONTINUED)  # objectives the pipeline trains (not random-init)
+INDUCE = "induce"  # parallel.dictionaries: induce the dictionary from the parallel corpus
 PHASES = ("data", "pretraining", "continued", "finetuning", "analysis", "tables")
 Run = tuple[str, str, int, str, str, int]  # model, objective, pretraining seed, task, language, seed
 
@@ -65,6 +75,10 @@ class StudyGrid:
         self.translation_languages = [language for language in self.languages if language != self.train]
         self.seq2seq_models = [model for model in self.models
                                if config["models"][model]["architecture"] in SEQ2SEQ_ARCHITECTURES]
+        self.codeswitches = any("codeswitch-cp" in continued_trained_here(config["models"][model])
+                                for model in self.models)
+        # languages by resource level (issue #15): the tables group them where there is more than one
+        self.resource_levels = resource_groups(config)
 
     # --- identity and wildcards ----------------------------------------------------------------
     def identity(self) -> dict:
@@ -84,11 +98,13 @@ class StudyGrid:
             "split": "train|dev|test",
             "seed": r"\d+",
             "pseed": r"\d+",
-            "objective": "|".join(OBJECTIVES),
-            "continued": "|".join(CONTINUED_OBJECTIVES),
-            "variant": "|".join(objective for objective in OBJECTIVES if objective != "source"),
+            "objective": alternatives(KNOWN_OBJECTIVES),
+            "continued": alternatives(TRAINABLE_CONTINUED),
+            "swap": alternatives(SPECTRAL_SWAPS),
+            "variant": alternatives(objective for objective in KNOWN_OBJECTIVES if objective != "source"),
             "baseline": "|".join(BASELINES),
             "page": "|".join(self.report_pages()),
+            "corpus": alternatives(self.codeswitched_names()),
         }
 
     # --- checkpoints -------------------------------------------------------------------------
@@ -103,7 +119,15 @@ class StudyGrid:
         return paths.checkpoint(model, objective, pseed, self.is_hub(model, objective))
 
     def trained_continued(self, model: str, objective: str) -> bool:
-        return objective in CONTINUED_OBJECTIVES and not self.is_hub(model, objective)
+        """A continued checkpoint made here: trained, or derived from one by a spectral swap."""
+        return objective in (*TRAINABLE_CONTINUED, *SWAP_OBJECTIVES) and not self.is_hub(model, objective)
+
+    def swap_checkpoints(self, model: str, continued: str, swap: str, pseed: int | str) -> dict[str, str]:
+        """The two checkpoints a spectral swap is made of: whose singular vectors it keeps and whose
+        singular values it takes (``source-spectrum``: the continued vectors, the source values)."""
+        pair = (self.checkpoint(model, continued, pseed), self.checkpoint(model, "source", pseed))
+        vectors, values = pair if swap == "source-spectrum" else pair[::-1]
+        return {"vectors": vectors, "values": values}
 
     def checkpoints(self, continued: bool) -> list[str]:
         """Every checkpoint of the study, pretraining seeds included: the continued ones or the others."""
@@ -130,11 +154,56 @@ class StudyGrid:
         return [paths.parallel_corpus(a, b) for a, b in parallel_pairs(self.config)]
 
     def continued_corpora(self, continued: str) -> list[str]:
-        """MT objectives read parallel corpora; the denoising control reads the monolingual ones in the
-        synthetic world, and both sides of the same parallel corpora in the XGLUE study."""
-        if continued == "denoise-cp" and self.synthetic:
+        """MT objectives and ``tlm-cp`` read parallel corpora; the source objective continued
+        (``denoise-cp``, ``mlm-cp``) reads the monolingual ones in the synthetic world, and both sides of
+        the same parallel corpora in the XGLUE study; ``codeswitch-cp`` reads those code-switched."""
+        if continued == "codeswitch-cp":
+            return self.codeswitched_corpora()
+        if continued in ("denoise-cp", "mlm-cp") and self.synthetic:
             return self.monolingual_corpora()
         return self.parallel_corpora()
+
+    # --- code-switching (codeswitch-cp) ------------------------------------------------------
+    def codeswitched_names(self) -> list[str]:
+        """The corpora ``codeswitch-cp`` reads, code-switched: each language's monolingual corpus
+        (synthetic) or each parallel corpus ``en-X`` (XGLUE study), as ``denoise-cp`` reads them."""
+        if not self.codeswitches:
+            return []
+        if self.synthetic:
+            return list(self.languages)
+        return [f"{source}-{target}" for source, target in parallel_pairs(self.config)]
+
+    def codeswitched_corpora(self) -> list[str]:
+        return [paths.codeswitched_corpus(name) for name in self.codeswitched_names()]
+
+    def codeswitch_source(self, corpus: str) -> str:
+        """The corpus a code-switched one is made from."""
+        if self.synthetic:
+            return paths.monolingual_corpus(corpus)
+        return paths.parallel_corpus(*corpus.split("-", 1))
+
+    def codeswitch_pairs(self, corpus: str) -> list[tuple[str, str]]:
+        """The (train language, X) dictionaries a code-switched corpus reads: every one for the train
+        language's corpus, X's own for X's (a parallel corpus en-X: its pair's)."""
+        pairs = parallel_pairs(self.config)
+        if self.synthetic and corpus == self.train:
+            return pairs
+        languages = {corpus} if self.synthetic else set(corpus.split("-", 1))
+        return [pair for pair in pairs if pair[1] in languages]
+
+    def dictionary(self, source: str, target: str) -> str:
+        """A pair's dictionary: the pipeline's (world lexicon, or induced), or the user's file as given
+        under ``parallel.dictionaries`` (relative to the study's folder, where jobs run)."""
+        given = (self.config.get("parallel") or {}).get("dictionaries", {}).get(target, INDUCE)
+        return paths.dictionary(source, target) if self.synthetic or given == INDUCE else given
+
+    def dictionaries(self) -> list[str]:
+        """The dictionaries the pipeline writes (not the user's files)."""
+        if not self.codeswitches:
+            return []
+        made = [paths.dictionary(*pair) for pair in parallel_pairs(self.config)]
+        return [path for pair, path in zip(parallel_pairs(self.config), made, strict=True)
+                if self.dictionary(*pair) == path]
 
     def data_outputs(self) -> list[str]:
         """Every file of the data phase the study reads: each task's train and dev split in the training
@@ -147,6 +216,7 @@ class StudyGrid:
         files += [paths.evaluation_set(language) for language in self.analysis_languages]
         if self.synthetic or self.trains_continued():
             files += self.parallel_corpora()
+        files += [*self.dictionaries(), *self.codeswitched_corpora()]
         if self.synthetic:
             files += [*self.monolingual_corpora(), paths.tokenizer()]
         return files
@@ -245,12 +315,37 @@ class StudyGrid:
     def spectra(self) -> list[str]:
         return [path for model in self.models for path in self.family_spectra(model)]
 
+    def family_alignment(self, model: str) -> list[str]:
+        """Bitext retrieval and the language probe of every objective of a family (none with fewer than
+        two analysis languages: there is nothing to align)."""
+        if len(self.analysis_languages) < 2:
+            return []
+        return [paths.alignment(model, objective, pseed)
+                for objective in self.objectives(model) for pseed in self.pseeds]
+
+    def alignment(self) -> list[str]:
+        return [path for model in self.models for path in self.family_alignment(model)]
+
+    def spectra_ratio_families(self) -> list[str]:
+        """Families whose spectra have a source and another objective to divide by it."""
+        return [model for model in self.models if continued_variants(self.config, model)]
+
+    def spectra_ratio_inputs(self) -> list[str]:
+        return [path for model in self.spectra_ratio_families() for path in self.family_spectra(model)]
+
+    def analysis_tables(self) -> list[str]:
+        """The analysis tables this study has (no CKA between models without a continued variant, …)."""
+        present = {"cka_models": bool(self.cka_models()), "alignment": bool(self.alignment()),
+                   "spectra_ratio": bool(self.spectra_ratio_families())}
+        return [name for name in ANALYSIS_TABLES if present.get(name, True)]
+
     def analysis_outputs(self) -> list[str]:
         """Every analysis table and figure of the study."""
-        names = [name for name in ANALYSIS_TABLES if name != "cka_models" or self.cka_models()]
-        tables = [paths.table(name, extension) for name in names for extension in ("csv", "md")]
+        tables = [paths.table(name, extension)
+                  for name in self.analysis_tables() for extension in ("csv", "md")]
         figures = [paths.cka_language_figure(*pair) for pair in model_objectives(self.config)]
         figures += [paths.spectra_figure(model) for model in self.models]
+        figures += [paths.alignment_figure(model) for model in self.models if self.family_alignment(model)]
         figures += [paths.cka_model_figure(model) for model in self.models
                     if continued_variants(self.config, model)]
         return tables + figures
@@ -270,7 +365,7 @@ class StudyGrid:
         if self.budget_tables():
             sources["budget"] = (paths.table("budget", "md"), "Pretraining budget")
         sources |= {name: (paths.table(name, "md"), ANALYSIS_TITLES[name])
-                    for name in ANALYSIS_TABLES if name != "cka_models" or self.cka_models()}
+                    for name in self.analysis_tables()}
         return {name: {"markdown": markdown, "title": title, "page": paths.report_page(name),
                        "category": REPORT_CATEGORIES[PAGE_CATEGORY.get(name, name)]}
                 for name, (markdown, title) in sources.items()}
@@ -290,9 +385,16 @@ class StudyGrid:
             scores = [*self.translation_scores(), *self.copy_scores()] if self.translation_outputs() else []
             return [*self.metrics(), *self.baseline_metrics(), *scores]
         if phase == "analysis":
-            return [*self.cka_languages(), *self.cka_models(), *self.spectra()]
+            return [*self.cka_languages(), *self.cka_models(), *self.spectra(), *self.alignment()]
         if phase == "tables":
             pages = [page["page"] for page in self.report_pages().values()]
             return [*self.transfer_tables(), *self.budget_tables(), *self.translation_outputs(),
                     *self.analysis_outputs(), *pages]
         raise ValueError(f"unknown phase {phase!r}: expected one of {', '.join(PHASES)}")
+
+
+def alternatives(names) -> str:
+    """A wildcard's regular expression: one of ``names`` exactly (``+`` in a swap's name escaped); a
+    pattern that matches nothing where there are none."""
+    names = list(names)
+    return "|".join(re.escape(name) for name in names) if names else "(?!)"

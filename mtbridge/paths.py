@@ -6,7 +6,7 @@ rule's output patterns; called with values they give concrete paths.
 
 from __future__ import annotations
 
-from mtbridge.objectives import CONTINUED_OBJECTIVES
+from mtbridge.objectives import TRAINABLE_CONTINUED
 
 ARTIFACT_FOLDERS = ("data", "checkpoints", "predictions", "metrics", "analysis", "results")
 
@@ -32,6 +32,18 @@ def task_split(task: str, split: str, language: str) -> str:
     return f"data/tasks/{task}/{split}/{language}.parquet"
 
 
+def dictionary(source: str, target: str) -> str:
+    """A MUSE-style ``source``→``target`` dictionary written by the pipeline (``codeswitch-cp``): from the
+    synthetic world's lexicon, or induced from the parallel corpus."""
+    return f"data/dictionaries/{source}-{target}.txt"
+
+
+def codeswitched_corpus(corpus: str) -> str:
+    """A corpus with a share of its words code-switched (``codeswitch-cp``): a language's monolingual
+    corpus (synthetic world), or both sides of a parallel corpus ``en-X`` (paper scale)."""
+    return f"data/corpora/codeswitched/{corpus}.parquet"
+
+
 def tokenizer() -> str:
     return "data/tokenizer"
 
@@ -45,8 +57,14 @@ def checkpoint_root(objective: str, hub: bool = False) -> str:
     """Pretrained (source, random-init), continued and hub checkpoints live apart: DVC stages own folders."""
     if hub:
         return "checkpoints/hub"
-    kind = "continued" if objective == "{continued}" or objective in CONTINUED_OBJECTIVES else "pretrained"
-    return f"checkpoints/{kind}"
+    return f"checkpoints/{'continued' if is_continued(objective) else 'pretrained'}"
+
+
+def is_continued(objective: str) -> bool:
+    """A continued objective, or a spectral swap derived from one (``mt-m2o+source-spectrum``), or the
+    rules' patterns of either: their checkpoints live under ``checkpoints/continued``."""
+    parent = objective.partition("+")[0]
+    return parent == "{continued}" or parent in TRAINABLE_CONTINUED
 
 
 def pretrained(pseed: str | int) -> str:
@@ -92,8 +110,13 @@ def spectra(model: str, objective: str, pseed: str | int) -> str:
     return f"analysis/spectra/{model}/{objective}/{pretrained(pseed)}.parquet"
 
 
+def alignment(model: str, objective: str, pseed: str | int) -> str:
+    """Bitext retrieval and the language-identification probe per layer of one model × objective."""
+    return f"analysis/alignment/{model}/{objective}/{pretrained(pseed)}.parquet"
+
+
 def table(name: str, extension: str) -> str:
-    """An aggregated table: transfer, cka_languages, cka_models or spectra_summary."""
+    """An aggregated table: transfer, cka_languages, cka_models, spectra_summary, spectra_ratio, alignment."""
     return f"results/tables/{name}.{extension}"
 
 
@@ -122,6 +145,10 @@ def cka_language_figure(model: str, objective: str) -> str:
 
 def cka_model_figure(model: str) -> str:
     return f"results/figures/cka_models/{model}.png"
+
+
+def alignment_figure(model: str) -> str:
+    return f"results/figures/alignment/{model}.png"
 
 
 def spectra_figure(model: str) -> str:

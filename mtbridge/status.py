@@ -40,14 +40,15 @@ from mtbridge.provenance import SETTINGS_ROOT, provenance_path
 PHASE_RULES = {
     "data": ("language_corpora", "task_split", "parallel_corpus", "tokenizer", "xglue_release",
              "xglue_split", "hub_parallel_corpus", "evaluation_sentences", "parallel_test_set",
-             "flores_test_set"),
+             "flores_test_set", "world_dictionary", "induced_dictionary", "codeswitched_corpus"),
     "pretraining": ("pretrain_source", "random_init", "fetch_checkpoint"),
-    "continued": ("continue_pretraining",),
+    "continued": ("continue_pretraining", "spectral_swap"),
     "finetuning": ("finetune", "predict", "baseline", "translate", "copy_scores"),
-    "analysis": ("dump_activations", "cka_languages", "cka_models", "spectra"),
+    "analysis": ("dump_activations", "cka_languages", "cka_models", "spectra", "alignment"),
     "tables": ("transfer_table", "budget_table", "translation_table", "translation_figure",
                "cka_language_table", "cka_model_table", "spectra_table", "cka_language_figure",
-               "cka_model_figure", "spectra_figure"),
+               "cka_model_figure", "spectra_figure", "spectra_ratio_table", "alignment_table",
+               "alignment_figure"),
 }
 PHASES = (*PHASE_RULES, "other")
 TARGET_RULES = ("all", "baselines")

@@ -47,7 +47,12 @@ METRIC_NAMES = {"accuracy": "accuracy", "entity_f1": "entity F1", "ndcg": "nDCG"
 MISSING_CELL = "–"
 SHOWN_MISSING = 10
 BASELINE = "baseline"  # the model name of the surface baselines' rows (mtbridge.baselines)
-REFERENCES = {"source": "†", "denoise-cp": "‡"}  # what each objective is tested against, and its mark
+# what each objective is tested against, and its mark; `mlm-cp` is a masked-LM family's control
+REFERENCES = {"source": "†", "denoise-cp": "‡", "mlm-cp": "‡"}
+PAPER_REFERENCES = ("source", "denoise-cp")
+ENCODER_CONTROL = "mlm-cp"  # denoise-cp of a masked-LM family: masked LM continued
+PARENT_MARK = "§"  # a spectral swap (`X+source-spectrum`) against its continued objective X
+SWAP = "+"  # in a spectral swap's name: `<continued>+source-spectrum` / `<continued>+source-vectors`
 TOLERANCE = 1e-9  # how far a score recomputed from a predictions file may be from its metrics file
 TEST_COLUMNS = ["model", "task", "column", "objective", "reference", "effect", "ci_low", "ci_high",
                 "p", "p_bootstrap", "p_holm", "significant"]
@@ -186,21 +191,45 @@ def _selected(metrics: pd.DataFrame, rows: pd.MultiIndex, languages: dict[str, l
     return selected[pd.MultiIndex.from_frame(selected[["task", "language"]]).isin(wanted)]
 
 
-def _seed_scores(selected: pd.DataFrame, languages: dict[str, list[str]]) -> pd.DataFrame:
-    """Percent scores per (row, task, column, seed), with ``avg`` over each task's ``languages[1:]``.
+def level_column(level: str) -> str:
+    """The column of a resource level's average: ``avg low``."""
+    return f"{AVG} {level}"
 
-    A seed gets an ``avg`` only if it has every language, so a gap cannot shift the mean.
+
+def _averages(languages: dict[str, list[str]], levels: Mapping[str, Sequence[str]] | None
+              ) -> dict[str, dict[str, list[str]]]:
+    """Per task, each averaged column and the languages it averages: ``avg`` over ``languages[1:]``, and
+    with more than one resource level, ``avg <level>`` over the level's languages among them."""
+    groups = {}
+    for task, columns in languages.items():
+        groups[task] = {AVG: columns[1:]}
+        if levels and len(levels) > 1:
+            for level, members in levels.items():
+                chosen = [language for language in columns[1:] if language in members]
+                if chosen:
+                    groups[task][level_column(level)] = chosen
+    return groups
+
+
+def _seed_scores(selected: pd.DataFrame, languages: dict[str, list[str]],
+                 averages: dict[str, dict[str, list[str]]] | None = None) -> pd.DataFrame:
+    """Percent scores per (row, task, column, seed), with ``avg`` over each task's ``languages[1:]`` (and
+    each other averaged column of ``averages``, ``_averages``).
+
+    A seed gets an average only if it has every language of it, so a gap cannot shift the mean.
     """
+    averages = averages or _averages(languages, None)
     scores = selected.assign(column=selected["language"], score=selected["score"] * 100.0)
     by_language = scores.pivot(
         index=[*ROW_KEYS, "task", "seed"], columns="language", values="score"
     )
-    averages = pd.concat([
-        _complete_mean(by_language.xs(task, level="task", drop_level=False), columns[1:])
-        for task, columns in languages.items() if task in by_language.index.get_level_values("task")
-    ] or [pd.Series(dtype=float, name="score")]).reset_index().assign(column=AVG)
+    means = [_complete_mean(by_language.xs(task, level="task", drop_level=False), members).reset_index()
+             .assign(column=column)
+             for task in languages if task in by_language.index.get_level_values("task")
+             for column, members in averages[task].items()]
     keep = [*ROW_KEYS, "task", "column", "seed", "score"]
-    return pd.concat([scores[keep], averages.reindex(columns=keep)], ignore_index=True)
+    frames = [scores[keep], *(frame.reindex(columns=keep) for frame in means)]
+    return pd.concat(frames, ignore_index=True)
 
 
 def _complete_mean(wide: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
@@ -223,7 +252,8 @@ def _mean_replicates(parts: Sequence[tuple[tuple[int, ...], np.ndarray] | None]
 
 
 def _bootstrap(
-    selected: pd.DataFrame, languages: dict[str, list[str]], queries: Mapping[str, str], resamples: int
+    selected: pd.DataFrame, languages: dict[str, list[str]], queries: Mapping[str, str], resamples: int,
+    averages: dict[str, dict[str, list[str]]] | None = None,
 ) -> tuple[Replicates, set[str]]:
     """Percent bootstrap replicates per cell, with ``avg`` per replicate, and the tasks that label
     whole examples by accuracy (the classification tasks).
@@ -231,6 +261,7 @@ def _bootstrap(
     A test set's examples are drawn once for every row (its key is ``task/language``), so the rows'
     replicates are paired; every run of a test set must hold the same examples in the same order.
     """
+    averages = averages or _averages(languages, None)
     result: Replicates = {}
     classification = set()
     for task, columns in languages.items():
@@ -250,10 +281,11 @@ def _bootstrap(
                 values = replicates(runs["metric"].iloc[0], stats, f"{task}/{language}", resamples)
                 result[(model, objective, task, language)] = (tuple(runs["seed"]), 100.0 * values)
         for model, objective in selected[ROW_KEYS].drop_duplicates().itertuples(index=False):
-            parts = [result.get((model, objective, task, column)) for column in columns[1:]]
-            average = _mean_replicates(parts)
-            if average is not None:
-                result[(model, objective, task, AVG)] = average
+            for averaged, members in averages[task].items():
+                parts = [result.get((model, objective, task, column)) for column in members]
+                average = _mean_replicates(parts)
+                if average is not None:
+                    result[(model, objective, task, averaged)] = average
     return result, classification
 
 
@@ -266,10 +298,11 @@ def _intervals(replicated: Replicates) -> pd.DataFrame:
 
 
 def _table(scores: pd.DataFrame, rows: pd.MultiIndex, languages: dict[str, list[str]],
-           intervals: pd.DataFrame) -> pd.DataFrame:
+           intervals: pd.DataFrame, averages: dict[str, dict[str, list[str]]] | None = None) -> pd.DataFrame:
+    averages = averages or _averages(languages, None)
     columns = pd.MultiIndex.from_tuples(
         [(task, column, stat) for task, columns in languages.items()
-         for column in [*columns, AVG] for stat in STATS],
+         for column in [*columns, *averages[task]] for stat in STATS],
         names=["task", "column", "stat"],
     )
     wide = _stats(scores, CELL_KEYS).join(intervals).unstack(["task", "column"])
@@ -324,23 +357,34 @@ def _tests(table: pd.DataFrame, replicated: Replicates, models: Sequence[str],
     records = []
     for model in models:
         references = [name for name in REFERENCES if name in objectives[model]]
-        for position, reference in enumerate(references):
-            for objective in objectives[model]:
-                if objective in references[: position + 1]:
+        pairs = [(objective, reference) for position, reference in enumerate(references)
+                 for objective in objectives[model] if objective not in references[: position + 1]]
+        # a spectral swap also against the continued objective it is derived from (its parent)
+        pairs += [(objective, parent) for objective in objectives[model]
+                  if (parent := swap_parent(objective)) and parent in objectives[model]
+                  and parent not in references]
+        for objective, reference in pairs:
+            for task, column in _cell_keys(table):
+                a = replicated.get((model, objective, task, column))
+                b = replicated.get((model, reference, task, column))
+                if a is None or b is None or a[0] != complete or b[0] != complete:
                     continue
-                for task, column in _cell_keys(table):
-                    a = replicated.get((model, objective, task, column))
-                    b = replicated.get((model, reference, task, column))
-                    if a is None or b is None or a[0] != complete or b[0] != complete:
-                        continue
-                    means = [table.loc[(model, name), (task, column, "mean")]
-                             for name in (objective, reference)]
-                    records.append({"model": model, "task": task, "column": column, "objective": objective,
-                                    "reference": reference, **asdict(compare(*means, a[1], b[1]))})
+                means = [table.loc[(model, name), (task, column, "mean")] for name in (objective, reference)]
+                records.append({"model": model, "task": task, "column": column, "objective": objective,
+                                "reference": reference, **asdict(compare(*means, a[1], b[1]))})
     tests = pd.DataFrame(records, columns=TEST_COLUMNS[:-2])
     tests["p_holm"] = holm(tests["p"].to_numpy())
     tests["significant"] = tests["p_holm"] < ALPHA
     return tests[TEST_COLUMNS]
+
+
+def swap_parent(objective: str) -> str | None:
+    """The continued objective a spectral swap is derived from (``mt-m2o+source-spectrum``: mt-m2o)."""
+    return objective.partition(SWAP)[0] if SWAP in objective else None
+
+
+def _mark_of(reference: str) -> str:
+    return REFERENCES.get(reference, PARENT_MARK)
 
 
 def _tests_csv(tests: pd.DataFrame) -> str:
@@ -358,7 +402,7 @@ def _marks(tests: pd.DataFrame) -> dict[Cell, str]:
     marks: dict[Cell, str] = {}
     for test in tests[tests["significant"]].itertuples(index=False):
         key = (test.model, test.objective, test.task, test.column)
-        marks[key] = marks.get(key, "") + REFERENCES[test.reference]
+        marks[key] = marks.get(key, "") + _mark_of(test.reference)
     return marks
 
 
@@ -366,33 +410,101 @@ def _p_text(p: float) -> str:
     return "p_holm < 0.001" if p < 0.001 else f"p_holm = {p:.3f}"
 
 
+def _references_text(tests: pd.DataFrame) -> str:
+    """The references tested, as the findings and legend name them: `source` and the control(s)."""
+    text = " and ".join(f"`{name}`" for name in PAPER_REFERENCES)
+    if ENCODER_CONTROL in set(tests["reference"]):
+        text += f" (`{ENCODER_CONTROL}` for a masked-LM family)"
+    return text
+
+
+def _averaged(column: str) -> bool:
+    """A task average: ``avg``, or a resource level's ``avg <level>``."""
+    return column == AVG or column.startswith(f"{AVG} ")
+
+
+def _claim(test, model: str, reference: str) -> str:
+    return (f"{model} {test.objective} vs {reference}, {test.task} {test.column}: {test.effect:+.1f} points "
+            f"[{test.ci_low:.1f}, {test.ci_high:.1f}], {_p_text(test.p_holm)} "
+            f"({'significant' if test.significant else 'not significant'})")
+
+
+def _effect(test) -> str:
+    return f"{test.effect:+.1f} [{test.ci_low:.1f}, {test.ci_high:.1f}], {_p_text(test.p_holm)}"
+
+
+def _swap_verdict(objective: str, parent: str, to_parent, to_source, parent_test) -> str:
+    """Whether a swap moved transfer as the singular values being the cause predicts."""
+    direction = np.sign(parent_test.effect)  # where the continued model sits relative to source
+    if objective.endswith("+source-spectrum"):
+        moved = to_parent.significant and direction != 0 and np.sign(to_parent.effect) == -direction
+        return ("restoring the source's singular values moves transfer toward the source: the values matter"
+                if moved else "restoring the source's singular values does not move transfer toward the "
+                f"source: the values alone do not explain {parent}'s difference")
+    moved = to_source.significant and direction != 0 and np.sign(to_source.effect) == direction
+    return (f"{parent}'s singular values on the source's vectors move transfer the way {parent} does: the "
+            f"values matter" if moved else f"{parent}'s singular values on the source's vectors do not move "
+            f"transfer the way {parent} does")
+
+
 def _findings(tests: pd.DataFrame, *, train_language: str, seeds: Sequence[int], resamples: int,
               tests_name: str, study: Mapping[str, str]) -> str:
-    """The claims: one sentence per task-avg test, grouped by family and reference."""
+    """The claims: one sentence per task-avg test (and per resource level's avg), grouped by family and
+    reference; then, for each spectral swap, whether restoring the singular values moves transfer."""
     listed = _listed(seeds)
+    levels = sorted({column for column in tests["column"] if _averaged(column) and column != AVG})
+    per_level = (f" Where languages have resource levels, also each level's avg (`{AVG} <level>`, over "
+                 f"that level's languages other than `{train_language}`)." if levels else "")
     lines = [
         titled("Findings", study),
-        f"Tested: each objective against its family's {' and '.join(f'`{r}`' for r in REFERENCES)} on "
+        f"Tested: each objective against its family's {_references_text(tests)} on "
         f"the same test examples and fine-tuning seeds ({listed}), by a paired bootstrap over examples "
         f"and seeds (B = {resamples}); effect = difference in points with its 95% percentile interval, "
         f"two-sided p from the replicates (their normal tail beyond B's resolution), Holm-corrected "
         f"over all {len(tests)} tests of the transfer table (every language and task avg; each in "
         f"`{tests_name}`), significant at p_holm < {ALPHA}. Below: the task avgs, over the languages "
-        f"other than `{train_language}`.\n",
+        f"other than `{train_language}`.{per_level}\n",
     ]
-    claims = tests[tests["column"] == AVG]
+    claims = tests[tests["column"].map(_averaged)]
     if claims.empty:
         lines.append("No objective shares a family with a reference, so nothing was tested.\n")
     for (model, reference), group in claims.groupby(["model", "reference"], sort=False):
         lines.append(f"## {model} vs {reference}\n")
-        lines.extend(
-            f"- {model} {test.objective} vs {reference}, {test.task} avg: {test.effect:+.1f} points "
-            f"[{test.ci_low:.1f}, {test.ci_high:.1f}], {_p_text(test.p_holm)} "
-            f"({'significant' if test.significant else 'not significant'})"
-            for test in group.itertuples(index=False)
-        )
+        lines.extend(f"- {_claim(test, model, reference)}" for test in group.itertuples(index=False))
         lines.append("")
+    lines.extend(_spectral_findings(claims))
     return "\n".join(lines)
+
+
+def _spectral_findings(claims: pd.DataFrame) -> list[str]:
+    """Per spectral swap and task avg: does giving a continued model the source's singular values
+    (``X+source-spectrum``) move its transfer back toward the source, and do the continued values alone
+    (``X+source-vectors``, the source's vectors) move the source's transfer the way X does?"""
+    found = {(test.model, test.objective, test.reference, test.task, test.column): test
+             for test in claims.itertuples(index=False)}
+    swaps = [(model, objective, task, column) for model, objective, reference, task, column in found
+             if reference == "source" and swap_parent(objective)]
+    if not swaps:
+        return []
+    lines = ["## Spectral ablation: are the larger singular values the cause?\n",
+             "Each swap against its continued objective X (§) and against `source`, beside X against "
+             "`source`. Restoring the source's singular values (`X+source-spectrum`) moves transfer "
+             "toward the source when it differs significantly from X in the direction of `source`; X's "
+             "values on the source's vectors (`X+source-vectors`) reproduce X when they differ from "
+             "`source` in X's direction.\n"]
+    for model, objective, task, column in swaps:
+        parent = swap_parent(objective)
+        to_source = found[(model, objective, "source", task, column)]
+        to_parent = found.get((model, objective, parent, task, column))
+        parent_test = found.get((model, parent, "source", task, column))
+        if to_parent is None or parent_test is None:
+            continue
+        verdict = _swap_verdict(objective, parent, to_parent, to_source, parent_test)
+        lines.append(f"- {model} {objective}, {task} {column}: {verdict}. "
+                     f"Against {parent}: {_effect(to_parent)}; against source: {_effect(to_source)}; "
+                     f"{parent} against source: {_effect(parent_test)}.")
+    lines.append("")
+    return lines
 
 
 # --- checks --------------------------------------------------------------------------------
@@ -586,6 +698,7 @@ def _legend(
     tests: pd.DataFrame,
     baselines: bool,
     missing: int,
+    levels: Mapping[str, Sequence[str]] | None = None,
 ) -> str:
     by_metric: dict[str, list[str]] = {}
     for task, metric in task_metrics.items():
@@ -603,7 +716,12 @@ def _legend(
     if OVERALL_CLASSIFICATION in overall_tasks:
         overall.append(f"`{OVERALL_CLASSIFICATION}` = of the classification tasks only "
                        f"({', '.join(overall_tasks[OVERALL_CLASSIFICATION])}, all accuracy)")
-    marks = " and ".join(f"{mark} vs `{name}`" for name, mark in REFERENCES.items())
+    tested = set(tests["reference"])
+    marks = " and ".join(f"{REFERENCES[name]} vs `{name}`" for name in PAPER_REFERENCES)
+    if ENCODER_CONTROL in tested:
+        marks += f" (`{ENCODER_CONTROL}` for a masked-LM family)"
+    if any(name not in REFERENCES for name in tested):
+        marks += f"; {PARENT_MARK} a spectral swap vs its continued objective"
     lines = [
         f"Scores in % ({metrics}), fine-tuned on `{train_language}` and tested zero-shot; {spread}.",
         f"[low, high] (task tables; every cell in the CSV) = 95% bootstrap interval over test examples "
@@ -611,6 +729,11 @@ def _legend(
         f"`{AVG}` = mean over the languages other than `{train_language}`; " + "; ".join(overall)
         + "; all taken per seed (and per bootstrap replicate) first.",
     ]
+    if levels and len(levels) > 1:
+        grouped = "; ".join(f"`{level_column(level)}` over {', '.join(members)}"
+                            for level, members in levels.items())
+        lines.append(f"Languages by resource level (`world.languages.<code>.resource`): {grouped} (each "
+                     f"without `{train_language}`), tested like `{AVG}`.")
     if not tests.empty:
         lines.append(f"Marks: significantly different (either direction) from the family's reference, "
                      f"{marks}: paired bootstrap, Holm-corrected over the table's {len(tests)} tests, "
@@ -705,6 +828,7 @@ def write_transfer_tables(
     baseline_metric_paths: Iterable[PathLike] = (),
     baseline_prediction_paths: Iterable[PathLike] = (),
     resamples: int = RESAMPLES,
+    resource_levels: Mapping[str, Sequence[str]] | None = None,
 ) -> None:
     """Write the transfer CSV, Markdown, tests CSV, findings and JSON summary from per-run files.
 
@@ -717,7 +841,8 @@ def write_transfer_tables(
     defaults to every run found for the configured rows; results outside the configured study are
     ignored. Baselines need not cover every task. ``study`` (name and config hash) heads every
     Markdown file; ``task_definitions`` (``mtbridge.config.task_definition`` per task) give each
-    task's chance level.
+    task's chance level. ``resource_levels`` (level -> languages, ``resources.by_level``) with more than
+    one level adds each level's average (``avg <level>``) to every task, tested and stated like ``avg``.
     """
     if seeds is not None:
         seeds = [run_number(pretraining, seed) for pretraining in pretraining_seeds for seed in seeds]
@@ -731,9 +856,10 @@ def write_transfer_tables(
     selected = _selected(pd.concat([frame for frame in (baselines, runs) if not frame.empty]),
                          all_rows, ordered)
     task_metrics = _task_metrics(selected, tasks)
-    scores = _seed_scores(selected, ordered)
-    replicated, classification = _bootstrap(selected, ordered, _queries(query_paths), resamples)
-    table = _table(scores, all_rows, ordered, _intervals(replicated))
+    averages = _averages(ordered, resource_levels)
+    scores = _seed_scores(selected, ordered, averages)
+    replicated, classification = _bootstrap(selected, ordered, _queries(query_paths), resamples, averages)
+    table = _table(scores, all_rows, ordered, _intervals(replicated), averages)
     overall_tasks = {OVERALL: list(tasks)}
     if classification and len(classification) < len(tasks):
         overall_tasks[OVERALL_CLASSIFICATION] = [task for task in tasks if task in classification]
@@ -743,7 +869,8 @@ def write_transfer_tables(
     row_seeds = counts.where(counts.index.get_level_values("model") == BASELINE, len(seeds)).astype(int)
     marks = _marks(tests)
     legend = _legend(task_metrics, overall_tasks, train_language=train_language, seeds=seeds,
-                     resamples=resamples, tests=tests, baselines=not baselines.empty, missing=missing)
+                     resamples=resamples, tests=tests, baselines=not baselines.empty, missing=missing,
+                     levels=resource_levels)
     captions = _task_captions(selected, ordered, task_metrics, task_definitions, seeds, not baselines.empty)
     sections = [
         titled("Zero-shot cross-lingual transfer", study),

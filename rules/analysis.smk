@@ -219,3 +219,89 @@ rule spectra_figure:
         **resources_of("light"),
     script:
         "../workflow_scripts/spectra_figure.py"
+
+
+# Issue #15, part 4: alignment measured beside CKA, from the same dumps (mtbridge.alignment); part 3's
+# spectra ratios: each variant's σ_max and stable rank over the source's (mtbridge.spectra).
+rule alignment:
+    input:
+        dumps=language_dumps,
+        settings=job_settings("mtbridge.alignment:alignment_measures", languages=GRID.languages_train_first()),
+    output:
+        paths.alignment("{model}", "{objective}", "{pseed}"),
+    log:
+        paths.log("alignment", "{model}", "{objective}", paths.pretrained("{pseed}")),
+    conda:
+        CONDA_ENV
+    threads: threads_of("analysis")
+    resources:
+        **resources_of("analysis"),
+    script:
+        "../workflow_scripts/alignment.py"
+
+
+rule alignment_table:
+    input:
+        alignment=GRID.alignment(),
+        settings=job_settings(
+            "mtbridge.alignment:write_alignment_table", train_language=TRAIN, study=STUDY_IDENTITY
+        ),
+    output:
+        csv=report(
+            paths.table("alignment", "csv"),
+            category=CATEGORY["alignment"],
+            caption="../report/alignment.rst",
+        ),
+        markdown=paths.table("alignment", "md"),
+    log:
+        paths.log("alignment_table", "alignment"),
+    conda:
+        CONDA_ENV
+    threads: threads_of("light")
+    resources:
+        **resources_of("light"),
+    script:
+        "../workflow_scripts/alignment_table.py"
+
+
+rule alignment_figure:
+    input:
+        alignment=family_alignment,
+        settings=job_settings("mtbridge.alignment_figures:alignment_curves", train_language=TRAIN),
+    output:
+        report(
+            paths.alignment_figure("{model}"),
+            category=CATEGORY["alignment"],
+            caption="../report/alignment_figure.rst",
+        ),
+    log:
+        paths.log("alignment_figure", "{model}"),
+    conda:
+        CONDA_ENV
+    threads: threads_of("light")
+    resources:
+        **resources_of("light"),
+    script:
+        "../workflow_scripts/alignment_figure.py"
+
+
+rule spectra_ratio_table:
+    input:
+        spectra=GRID.spectra_ratio_inputs(),
+        settings=job_settings("mtbridge.spectra:write_spectra_ratio_table", study=STUDY_IDENTITY),
+    output:
+        csv=report(
+            paths.table("spectra_ratio", "csv"),
+            category=CATEGORY["spectra"],
+            caption="../report/spectra_ratio.rst",
+        ),
+        markdown=paths.table("spectra_ratio", "md"),
+    log:
+        paths.log("spectra_ratio_table", "spectra_ratio"),
+    conda:
+        CONDA_ENV
+    threads: threads_of("light")
+    resources:
+        **resources_of("light"),
+    script:
+        "../workflow_scripts/spectra_ratio_table.py"

@@ -7,9 +7,11 @@ from snakemake.utils import min_version
 
 from mtbridge import paths
 from mtbridge.config import (
+    DEFAULT_CODESWITCH_SHARE,
     canonical,
     finetuning_settings,
     job_resources,
+    pair_parallel_settings,
     prepare_config,
     pretraining_seed,
     task_definition,
@@ -162,7 +164,8 @@ def job_language(wildcards):
 
 
 def corpus_world(wildcards):
-    return world_slice(config, [wildcards.language], ("monolingual", "evaluation"))
+    """A language's world, its monolingual size that of its resource level."""
+    return world_slice(config, [wildcards.language], ("monolingual", "evaluation"), scaled=True)
 
 
 def split_world(wildcards):
@@ -170,7 +173,52 @@ def split_world(wildcards):
 
 
 def pair_world(wildcards):
-    return world_slice(config, [wildcards.source, wildcards.target], ("parallel",))
+    """A pair's world, its parallel size the lower of its two languages' resource levels."""
+    return world_slice(config, [wildcards.source, wildcards.target], ("parallel",), scaled=True)
+
+
+def dictionary_world(wildcards):
+    """What a pair's lexicon depends on: the two languages and the shared vocabulary, no sizes."""
+    return world_slice(config, [wildcards.source, wildcards.target], ())
+
+
+def pair_parallel(wildcards):
+    return pair_parallel_settings(config, wildcards.source, wildcards.target)
+
+
+# continue_pretraining reads the budget; the code-switching share is read by the code-switched corpora
+CONTINUED_SETTINGS = {
+    key: value for key, value in config["continued_pretraining"].items() if key != "codeswitch_share"
+}
+CODESWITCH_SHARE = config["continued_pretraining"].get("codeswitch_share", DEFAULT_CODESWITCH_SHARE)
+
+
+def codeswitch_source(wildcards):
+    return GRID.codeswitch_source(wildcards.corpus)
+
+
+def codeswitch_pairs(wildcards):
+    return [list(pair) for pair in GRID.codeswitch_pairs(wildcards.corpus)]
+
+
+def codeswitch_dictionaries(wildcards):
+    return [GRID.dictionary(*pair) for pair in GRID.codeswitch_pairs(wildcards.corpus)]
+
+
+def swap_vectors(wildcards):
+    return GRID.swap_checkpoints(wildcards.model, wildcards.continued, wildcards.swap, wildcards.pseed)[
+        "vectors"
+    ]
+
+
+def swap_values(wildcards):
+    return GRID.swap_checkpoints(wildcards.model, wildcards.continued, wildcards.swap, wildcards.pseed)[
+        "values"
+    ]
+
+
+def swap_objective(wildcards):
+    return f"{wildcards.continued}+{wildcards.swap}"
 
 
 def test_world(wildcards):
@@ -242,6 +290,10 @@ def family_cka_models(wildcards):
 
 def family_spectra(wildcards):
     return GRID.family_spectra(wildcards.model)
+
+
+def family_alignment(wildcards):
+    return GRID.family_alignment(wildcards.model)
 
 
 def objective_cka_languages(wildcards):

@@ -71,3 +71,26 @@ rule tokenizer:
         **resources_of("data"),
     script:
         "../workflow_scripts/tokenizer.py"
+
+
+rule world_dictionary:
+    # codeswitch-cp: the world's lexicon of one pair as a MUSE-style dictionary
+    input:
+        settings=job_settings(
+            "mtbridge.data:write_world_dictionary",
+            world=dictionary_world,
+            seed=config["seed"],
+            source=wildcard("source"),
+            target=wildcard("target"),
+        ),
+    output:
+        paths.dictionary("{source}", "{target}"),
+    log:
+        paths.log("world_dictionary", "{source}-{target}"),
+    conda:
+        CONDA_ENV
+    threads: threads_of("data")
+    resources:
+        **resources_of("data"),
+    script:
+        "../workflow_scripts/world_dictionary.py"

@@ -75,7 +75,7 @@ rule continue_pretraining:
             spec=model_spec,
             languages=CONTINUED_LANGUAGES,
             train_language=TRAIN,
-            settings=config["continued_pretraining"],
+            settings=CONTINUED_SETTINGS,
             seed=model_seed,
             device=DEVICE,
         ),
@@ -91,6 +91,26 @@ rule continue_pretraining:
         **resources_of("pretraining"),
     script:
         "../workflow_scripts/continue_pretraining.py"
+
+
+rule spectral_swap:
+    # issue #15, part 3: a continued checkpoint with the source's singular values (source-spectrum), or
+    # the source with the continued singular values (source-vectors); fine-tuned and analysed like any
+    input:
+        vectors=swap_vectors,
+        values=swap_values,
+        settings=job_settings("mtbridge.spectral_swap:write_spectral_swap", objective=swap_objective),
+    output:
+        directory(paths.checkpoint("{model}", "{continued}+{swap}", "{pseed}")),
+    log:
+        paths.log("spectral_swap", "{model}", "{continued}+{swap}", paths.pretrained("{pseed}")),
+    conda:
+        CONDA_ENV
+    threads: threads_of("analysis")
+    resources:
+        **resources_of("analysis"),
+    script:
+        "../workflow_scripts/spectral_swap.py"
 
 
 rule budget_table:

@@ -20,6 +20,7 @@ rule transfer_table:
             train_language=TRAIN,
             study=STUDY_IDENTITY,
             task_definitions={task: task_definition(config, task) for task in TASKS},
+            resource_levels=GRID.resource_levels,
         ),
     output:
         csv=report(

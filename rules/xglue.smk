@@ -39,7 +39,7 @@ rule xglue_split:
 
 rule hub_parallel_corpus:
     input:
-        settings=job_settings("mtbridge.corpora:write_parallel_corpus", parallel=config.get("parallel")),
+        settings=job_settings("mtbridge.corpora:write_parallel_corpus", parallel=pair_parallel),
     output:
         paths.parallel_corpus("{source}", "{target}"),
     log:
@@ -69,3 +69,26 @@ rule evaluation_sentences:
         **resources_of("data"),
     script:
         "../workflow_scripts/evaluation_sentences.py"
+
+
+rule induced_dictionary:
+    # codeswitch-cp at paper scale: the en–X dictionary induced from the parallel corpus where
+    # parallel.dictionaries gives no file (mtbridge.codeswitch.induce_dictionary)
+    input:
+        parallel=paths.parallel_corpus("{source}", "{target}"),
+        settings=job_settings(
+            "mtbridge.codeswitch:write_induced_dictionary",
+            source=wildcard("source"),
+            target=wildcard("target"),
+        ),
+    output:
+        paths.dictionary("{source}", "{target}"),
+    log:
+        paths.log("induced_dictionary", "{source}-{target}"),
+    conda:
+        CONDA_ENV
+    threads: threads_of("data")
+    resources:
+        **resources_of("data"),
+    script:
+        "../workflow_scripts/induced_dictionary.py"

@@ -69,6 +69,19 @@ CONFIG_CASES = [  # (name, base config, edit, key named, fragment)
      "parallel", "required to train ['mbart50cp.denoise-cp'"),
     ("language-without-a-flores-code", PAPER, setting("study.languages", ["en", "bg", "de", "el", "yo"]),
      "evaluation.codes", "no FLORES code for ['yo']"),
+    # issue #15: a swap needs its continued objective; an encoder's denoise-cp is mlm-cp; TLM needs an encoder
+    ("spectral-swap-without-its-continued-objective", DEFAULT,
+     setting("models.mbart.objectives", ["source", "mt-m2o+source-spectrum"]), "models.mbart.objectives",
+     "'mt-m2o+source-spectrum' swaps the spectra of 'mt-m2o' and 'source', so 'mt-m2o' must be listed too"),
+    ("denoise-cp-of-a-masked-lm-family", DEFAULT, setting("models.xlmr.objectives", ["source", "denoise-cp"]),
+     "models.xlmr.objectives", "(did you mean 'mlm-cp'?)"),
+    ("tlm-cp-of-a-seq2seq-family", DEFAULT, setting("models.mbart.objectives", ["source", "tlm-cp"]),
+     "models.mbart.objectives", "['tlm-cp'] need a masked-LM architecture"),
+    ("undefined-resource-level", DEFAULT, setting("world.languages.isolate.resource", "low"),
+     "world.languages.isolate.resource", "unknown resource level 'low' (defined: none)"),
+    ("dictionary-of-a-language-without-parallel-data", PAPER,
+     setting("parallel.dictionaries", {"sw": "induce"}),
+     "parallel.dictionaries.sw", "not in parallel.languages"),
 ]
 
 
@@ -200,6 +213,11 @@ FILE_CASES = [  # (name, corruption of the good files, config edit, key named, f
      "xglue.release.path", "not a tar archive"),
     ("release-empty-folder", None, setting("xglue.release.path", "{root}/empty"),
      "xglue.release.path", "empty folder"),
+    ("dictionary-missing", None, setting("parallel.dictionaries", {"de": "{root}/en-de.txt"}),
+     "parallel.dictionaries.de", "en-de.txt: no such dictionary file"),
+    ("dictionary-malformed", overwrite("en-de.txt", b"haus house\nhund\n"),
+     setting("parallel.dictionaries", {"de": "{root}/en-de.txt"}),
+     "parallel.dictionaries.de", "en-de.txt:2: expected 'source target' (two words), got 'hund'"),
 ]
 
 

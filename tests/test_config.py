@@ -256,3 +256,45 @@ def test_snakemake_shows_config_errors_without_traceback_and_types_its_overrides
     assert 'File "' not in output and "Error" not in output, output
     typed = dry_run("--config", "study={seeds: [1, 2]}", "finetuning={defaults: {learning_rate: 5e-4}}")
     assert typed.returncode == 0, (typed.stdout + typed.stderr)[-3000:]
+
+
+# --- issue #15: the new objectives, resource levels ----------------------------------------------
+
+
+def test_every_known_objective_has_a_table_row_and_a_schema_entry() -> None:
+    from mtbridge.config import KNOWN_OBJECTIVES, OBJECTIVE_ORDER, load_schema
+
+    assert sorted(OBJECTIVE_ORDER) == sorted(KNOWN_OBJECTIVES)
+    schema = load_schema(str(SCHEMA))
+    assert schema["$defs"]["model"]["properties"]["objectives"]["items"]["enum"] == list(OBJECTIVE_ORDER)
+    assert OBJECTIVE_ORDER.index("mt-m2o") + 1 == OBJECTIVE_ORDER.index("mt-m2o+source-spectrum")
+
+
+def test_extended_study_is_the_default_plus_issue_15() -> None:
+    default, extended = load_config(DEFAULT), load_config(ROOT / "configs" / "extended.yaml")
+    assert extended["study"]["name"] == "extended"
+    assert {key: value for key, value in extended["study"].items() if key != "name"} == {
+        key: value for key, value in default["study"].items() if key != "name"}
+    for model in ("mbart", "xlmr"):
+        assert set(default["models"][model]["objectives"]) < set(extended["models"][model]["objectives"])
+    assert extended["world"]["languages"]["distant"]["resource"] == "low"
+
+
+def test_resource_levels_scale_only_the_data_jobs_sizes() -> None:
+    from mtbridge.config import pair_parallel_settings, world_slice
+
+    config = load_config(MICRO)  # isolate: low, a quarter of the text
+    sizes = config["world"]["sizes"]
+    corpus = world_slice(config, ["isolate"], ("monolingual", "evaluation"), scaled=True)
+    assert corpus["sizes"] == {"monolingual": sizes["monolingual"] // 4, "evaluation": sizes["evaluation"]}
+    assert "resource" not in corpus["languages"]["isolate"] and "resource_levels" not in corpus
+    assert world_slice(config, ["en", "isolate"], ("parallel",), scaled=True)["sizes"]["parallel"] == 50
+    assert world_slice(config, ["en", "close"], ("parallel",), scaled=True)["sizes"]["parallel"] == 200
+    unscaled = world_slice(config, ["en", "isolate"], ("parallel", "parallel_test"))  # the held-out test set
+    assert unscaled["sizes"]["parallel"] == sizes["parallel"]
+    paper = load_config(ROOT / "configs" / "paper.yaml")
+    assert pair_parallel_settings(paper, "en", "de") == paper["parallel"]
+    paper["parallel"].update(resource_levels={"low": 0.1}, resources={"de": "low"})
+    assert pair_parallel_settings(paper, "en", "de")["max_pairs"] == paper["parallel"]["max_pairs"] // 10
+    assert pair_parallel_settings(paper, "en", "fr")["max_pairs"] == paper["parallel"]["max_pairs"]
+    assert "resources" not in pair_parallel_settings(paper, "en", "fr")

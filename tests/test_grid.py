@@ -24,9 +24,9 @@ def paper() -> StudyGrid:
 
 
 def test_every_run_of_the_micro_study(micro: StudyGrid) -> None:
-    # mbart: 6 objectives, xlmr: 2; × 2 pretraining seeds × 5 tasks × 3 languages × 1 seed
+    # mbart: 8 objectives, xlmr: 4; × 2 pretraining seeds × 5 tasks × 3 languages × 1 seed
     runs = micro.runs()
-    assert len(runs) == 8 * 2 * 5 * 3 == len(set(runs))
+    assert len(runs) == 12 * 2 * 5 * 3 == len(set(runs))
     assert runs[0] == ("mbart", "source", 1, "nli", "en", 1)
     assert micro.metrics()[5] == paths.metrics(*runs[5])
     assert len(micro.predictions()) == len(runs)
@@ -35,12 +35,16 @@ def test_every_run_of_the_micro_study(micro: StudyGrid) -> None:
 def test_checkpoints_are_split_into_trained_here_and_the_rest(micro: StudyGrid) -> None:
     continued = micro.checkpoints(continued=True)
     others = micro.checkpoints(continued=False)
-    assert len(continued) == 4 * 2  # denoise-cp and three MT objectives of mbart, 2 pretraining seeds
+    # mbart: denoise-cp, codeswitch-cp, three MT objectives and a spectral swap; xlmr: tlm-cp and
+    # codeswitch-cp; 2 pretraining seeds
+    assert len(continued) == (6 + 2) * 2
     assert len(others) == (2 + 2) * 2  # source and random-init of both families
     assert not set(continued) & set(others)
     assert micro.checkpoint("mbart", "mt-m2m", 2) == paths.checkpoint("mbart", "mt-m2m", 2, hub=False)
+    swap = micro.checkpoint("mbart", "mt-m2o+source-spectrum", 1)
+    assert swap == "checkpoints/continued/mbart/mt-m2o+source-spectrum/pretrain1" and swap in continued
     assert set(micro.budget_checkpoints()) == {"mbart", "xlmr"}
-    assert len(micro.budget_checkpoints()["mbart"]) == 5 * 2  # source + 4 continued
+    assert len(micro.budget_checkpoints()["mbart"]) == 6 * 2  # source + 5 trained continued (no swap)
 
 
 def test_hub_objectives_are_fetched_not_trained(paper: StudyGrid) -> None:
@@ -55,7 +59,44 @@ def test_continued_corpora_follow_the_objective(micro: StudyGrid) -> None:
     parallel = [paths.parallel_corpus("en", "close"), paths.parallel_corpus("en", "isolate")]
     assert micro.continued_corpora("mt-m2o") == parallel
     monolingual = [paths.monolingual_corpus(language) for language in ("en", "close", "isolate")]
-    assert micro.continued_corpora("denoise-cp") == monolingual
+    assert micro.continued_corpora("denoise-cp") == monolingual == micro.continued_corpora("mlm-cp")
+    assert micro.continued_corpora("tlm-cp") == parallel
+    switched = [paths.codeswitched_corpus(language) for language in ("en", "close", "isolate")]
+    assert micro.continued_corpora("codeswitch-cp") == switched
+
+
+def test_codeswitching_reads_the_dictionaries_of_its_languages(micro: StudyGrid, paper: StudyGrid) -> None:
+    assert micro.codeswitch_source("close") == paths.monolingual_corpus("close")
+    assert micro.codeswitch_pairs("en") == [("en", "close"), ("en", "isolate")]
+    assert micro.codeswitch_pairs("isolate") == [("en", "isolate")]
+    assert micro.dictionaries() == [paths.dictionary("en", "close"), paths.dictionary("en", "isolate")]
+    assert set(micro.dictionaries() + micro.codeswitched_corpora()) <= set(micro.data_outputs())
+    assert not paper.codeswitches and paper.dictionaries() == [] and paper.codeswitched_corpora() == []
+    config = copy.deepcopy(paper.config)
+    spec = config["models"]["mbart50cp"]
+    spec["objectives"] = [*spec["objectives"], "codeswitch-cp"]
+    config["parallel"]["dictionaries"] = {"de": "dictionaries/en-de.txt"}
+    grid = StudyGrid(config)
+    assert grid.codeswitched_names()[:2] == ["en-ar", "en-de"]
+    assert grid.codeswitch_source("en-de") == paths.parallel_corpus("en", "de")
+    assert grid.codeswitch_pairs("en-de") == [("en", "de")]
+    assert grid.dictionary("en", "de") == "dictionaries/en-de.txt"  # the user's, read as given
+    assert grid.dictionary("en", "fr") == paths.dictionary("en", "fr")  # induced
+    assert paths.dictionary("en", "de") not in grid.dictionaries()
+    assert paths.dictionary("en", "fr") in grid.dictionaries()
+
+
+def test_a_spectral_swap_is_made_of_its_continued_checkpoint_and_source(micro: StudyGrid) -> None:
+    continued, source = (micro.checkpoint("mbart", name, 2) for name in ("mt-m2o", "source"))
+    assert micro.swap_checkpoints("mbart", "mt-m2o", "source-spectrum", 2) == {"vectors": continued,
+                                                                                "values": source}
+    assert micro.swap_checkpoints("mbart", "mt-m2o", "source-vectors", 2) == {"vectors": source,
+                                                                               "values": continued}
+
+
+def test_languages_are_grouped_by_resource_level(micro: StudyGrid, paper: StudyGrid) -> None:
+    assert micro.resource_levels == {"high": ["en", "close"], "low": ["isolate"]}
+    assert list(paper.resource_levels) == ["high"]
 
 
 def test_data_phase_reads_train_and_dev_in_english_only(micro: StudyGrid) -> None:
@@ -91,6 +132,12 @@ def test_wildcard_constraints_match_the_study_and_nothing_else(micro: StudyGrid)
     assert not re.fullmatch(constraints["language"], "mid")
     assert re.fullmatch(constraints["variant"], "mt-m2o")
     assert not re.fullmatch(constraints["variant"], "source")
+    # a spectral swap's `+` is escaped: it matches itself, never a repeated letter
+    assert re.fullmatch(constraints["objective"], "mt-m2o+source-spectrum")
+    assert not re.fullmatch(constraints["objective"], "mt-m2oo")
+    assert re.fullmatch(constraints["continued"], "tlm-cp")
+    assert not re.fullmatch(constraints["continued"], "mt-m2o+source-spectrum")
+    assert re.fullmatch(constraints["corpus"], "isolate")
     assert re.fullmatch(constraints["baseline"], "word-lookup")
 
 
@@ -111,8 +158,11 @@ def test_phase_targets_cover_the_study(micro: StudyGrid) -> None:
     tables = micro.phase_targets("tables")
     assert paths.findings() in tables and paths.table("budget", "md") in tables
     assert paths.table("cka_models", "csv") in tables and paths.translation_table("md") in tables
+    assert paths.table("alignment", "md") in tables and paths.table("spectra_ratio", "csv") in tables
+    assert paths.alignment_figure("xlmr") in tables
     assert len(micro.phase_targets("analysis")) == len(micro.cka_languages()) + len(micro.cka_models()) + len(
-        micro.spectra())
+        micro.spectra()) + len(micro.alignment())
+    assert len(micro.alignment()) == len(micro.cka_languages())
     assert all(micro.phase_targets(phase) for phase in PHASES)
     with pytest.raises(ValueError, match="unknown phase 'train'"):
         micro.phase_targets("train")

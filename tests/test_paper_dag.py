@@ -63,6 +63,11 @@ def expected_jobs(config: dict) -> dict[str, int]:
         "baseline": sum(len(task_baselines(task_definition(config, task))) * len(task_languages[task])
                         for task in study["tasks"]),
         "budget_table": int(bool(continued)),
+        # issue #15's measures, in every study: alignment from the dumps, the spectra ratios to source
+        "alignment": len(runs) if len(analysis_languages) > 1 else 0,
+        "alignment_table": int(len(analysis_languages) > 1),
+        "alignment_figure": len(study["models"]) if len(analysis_languages) > 1 else 0,
+        "spectra_ratio_table": int(any(variants.values())),
     }
     seq2seq = [model for model in study["models"] if models[model]["architecture"] in SEQ2SEQ_ARCHITECTURES]
     if flores and seq2seq:  # the translation check: FLORES pairs of en and each X

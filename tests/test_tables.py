@@ -511,3 +511,39 @@ def test_budget_table_names_its_study_and_leaves_out_empty_columns(tmp_path) -> 
     write_budget_table(checkpoints={"xlmr": folders[:1]}, seq2seq={"xlmr": False}, budget=1000,
                        study=IDENTITY, csv_path=tmp_path / "budget.csv", markdown_path=tmp_path / "budget.md")
     assert "vs_budget" not in (tmp_path / "budget.csv").read_text()  # a source only: no share of the budget
+
+
+# --- issue #15: spectral swaps against their continued objective, averages per resource level -------
+
+SWAP_ROWS = {"source": 40, "mt-m2o": 80, "mt-m2o+source-spectrum": 42, "mt-m2o+source-vectors": 79}
+
+
+def test_spectral_swaps_are_tested_against_their_continued_objective(tmp_path: Path) -> None:
+    """The swap that restores the source's singular values lands back at the source (toward it, far from
+    mt-m2o); the one with mt-m2o's values on the source's vectors lands at mt-m2o: both say the values
+    matter. Per resource level, an `avg <level>` column, tested and stated like `avg`."""
+    runs = [write_run(tmp_path / "runs", ("mbart", objective, "nli", language, seed),
+                      base + LANGUAGE_OFFSET[language] / 4 + SEED_OFFSET[seed])
+            for objective, base in SWAP_ROWS.items() for language in LANGUAGES for seed in SEEDS]
+    study = {**STUDY, "models": ["mbart"], "objectives": {"mbart": list(SWAP_ROWS)}, "tasks": ["nli"]}
+    out = write_tables(runs, tmp_path / "out", study, resource_levels={"high": ["en", "de"], "low": ["sw"]})
+    tests = pd.read_csv(out["tests_path"])
+    against_parent = tests[tests["reference"] == "mt-m2o"]
+    assert set(against_parent["objective"]) == {"mt-m2o+source-spectrum", "mt-m2o+source-vectors"}
+    assert {"avg", "avg high", "avg low"} <= set(tests["column"])
+    findings = out["findings_path"].read_text()
+    assert "## Spectral ablation" in findings
+    assert ("- mbart mt-m2o+source-spectrum, nli avg: restoring the source's singular values moves transfer "
+            "toward the source: the values matter.") in findings
+    assert ("- mbart mt-m2o+source-vectors, nli avg: mt-m2o's singular values on the source's vectors move "
+            "transfer the way mt-m2o does: the values matter.") in findings
+    assert "- mbart mt-m2o vs source, nli avg low: +40.0 points" in findings
+    header = out["csv_path"].read_text().splitlines()[0].split(",")
+    assert "nli.avg low" in header and "nli.avg high" in header
+    markdown = out["markdown_path"].read_text()
+    assert "§" in markdown and "`avg low` over sw" in markdown
+
+
+def test_a_single_resource_level_adds_no_column(tmp_path: Path) -> None:
+    out = write_tables(write_study(tmp_path / "runs"), tmp_path / "out", resource_levels={"high": LANGUAGES})
+    assert "avg high" not in out["csv_path"].read_text() and "§" not in out["markdown_path"].read_text()

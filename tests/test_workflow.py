@@ -47,15 +47,17 @@ def expected_outputs(config: dict) -> list[str]:
 
 def analysis_outputs(config: dict) -> list[str]:
     study = config["study"]
-    files = [paths.table(name, extension) for name in ("cka_languages", "cka_models", "spectra_summary")
+    files = [paths.table(name, extension)
+             for name in ("cka_languages", "cka_models", "spectra_summary", "spectra_ratio", "alignment")
              for extension in ("csv", "md")]
     for model, objective in model_objectives(config):
         files.append(paths.cka_language_figure(model, objective))
         for pseed in study["pretraining_seeds"]:
-            files += [paths.spectra(model, objective, pseed), paths.cka_languages(model, objective, pseed)]
+            files += [paths.spectra(model, objective, pseed), paths.cka_languages(model, objective, pseed),
+                      paths.alignment(model, objective, pseed)]
             files += [paths.activations(model, objective, pseed, language) for language in study["languages"]]
     for model in study["models"]:
-        files.append(paths.spectra_figure(model))
+        files += [paths.spectra_figure(model), paths.alignment_figure(model)]
         variants = continued_variants(config, model)
         files += [paths.cka_model_figure(model)] if variants else []
         files += [paths.cka_models(model, variant, pseed, language) for variant in variants
@@ -150,6 +152,32 @@ def test_analysis_outputs_cover_the_study(micro: Path) -> None:
     assert (micro / paths.cka_model_figure("mbart")).read_bytes().startswith(b"\x89PNG")
 
 
+def test_issue_15_objectives_and_measures_ran(micro: Path) -> None:
+    """Code-switched corpora from the world's dictionaries, a low-resource language's smaller corpora, a
+    spectral swap made of its two checkpoints, the alignment and spectra-ratio tables, and findings that
+    group languages by level and state the swap's test."""
+    config = load_config(MICRO)
+    switched = pq.read_table(micro / paths.codeswitched_corpus("isolate")).to_pandas()
+    assert switched["switched"].sum() > 0 and (switched["switched"] <= switched["eligible"]).all()
+    rows = {language: pq.read_metadata(micro / paths.monolingual_corpus(language)).num_rows
+            for language in ("close", "isolate")}  # documents of 1-3 sentences: a quarter of the sentences
+    assert rows["isolate"] < rows["close"] / 2
+    assert config["world"]["languages"]["isolate"]["resource"] == "low"
+    assert (micro / paths.dictionary("en", "isolate")).read_text().count("\n") > 10
+    record = json.loads((micro / paths.checkpoint("mbart", "mt-m2o+source-spectrum", 2) / "training.json")
+                        .read_text())
+    assert (record["vectors_objective"], record["values_objective"]) == ("mt-m2o", "source")
+    alignment = pq.read_table(micro / paths.alignment("xlmr", "tlm-cp", 1)).to_pandas()
+    assert {"retrieval", "language_probe"} == set(alignment["measure"])
+    assert alignment["value"].between(0, 1).all()
+    assert "mt-m2o+source-spectrum" in (micro / paths.table("spectra_ratio", "md")).read_text()
+    findings = (micro / paths.findings()).read_text()
+    assert "## Spectral ablation" in findings and "mbart mt-m2o+source-spectrum, topic avg: " in findings
+    assert "avg low" in findings and "`mlm-cp`" not in findings
+    markdown = (micro / paths.transfer_table("md")).read_text()
+    assert "| xlmr | codeswitch-cp |" in markdown and "`avg low` over isolate" in markdown
+
+
 @pytest.fixture(scope="module")
 def report(micro_run: Path, micro: Path) -> Path:
     result = snakemake(micro_run, MICRO, "--report", "report.html")
@@ -171,8 +199,8 @@ def test_report_opens_with_the_findings_in_a_browser(report: Path, tmp_path: Pat
     browser = runner.chromium()
     shown = runner.rendered_dom(browser, report, tmp_path)
     menu = [name for name in ("1 Findings", "2 Transfer", "3 Translation", "4 Pretraining budget", "5 CKA",
-                              "6 Spectra") if name in shown]
-    assert menu == sorted(menu) and len(menu) == 6, menu
+                              "6 Alignment", "7 Spectra") if name in shown]
+    assert menu == sorted(menu) and len(menu) == 7, menu
     assert "Read it in the order of the menu" in shown
     findings = runner.rendered_dom(browser, report.parent / paths.report_page("findings"), tmp_path)
     assert "<h1>Findings</h1>" in findings and "<li>mbart mt-m2o vs source" in findings
@@ -225,7 +253,8 @@ def test_changing_one_task_setting_reruns_only_that_task(micro_run: Path, tmp_pa
 # Rules that only gather: a grid edit that removes runs may rerun these and nothing else.
 TABLE_RULES = {"all", "transfer_table", "budget_table", "translation_table", "translation_figure",
                "cka_language_table", "cka_language_figure", "cka_model_table", "cka_model_figure",
-               "spectra_table", "spectra_figure"}
+               "spectra_table", "spectra_figure", "spectra_ratio_table", "alignment_table",
+               "alignment_figure"}
 
 
 def test_reordering_the_grid_plans_nothing(micro_run: Path, tmp_path: Path) -> None:

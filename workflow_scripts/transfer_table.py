@@ -15,5 +15,5 @@ run_job(
     tasks=list(params.tasks), languages=dict(params.languages),
     seeds=list(params.seeds), pretraining_seeds=list(params.pretraining_seeds),
     train_language=params.train_language, study=params.study,
-    task_definitions=dict(params.task_definitions),
+    task_definitions=dict(params.task_definitions), resource_levels=dict(params.resource_levels),
 )
