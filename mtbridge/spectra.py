@@ -1,7 +1,8 @@
 """Singular-value spectra of weight matrices, the paper's "output separability" evidence.
 
 Ji et al. (2024) find that MT continued pretraining raises singular values. Spectra
-are computed in float64 with ``torch.linalg.svdvals`` for every 2-D weight; summaries
+are computed in float64 with ``torch.linalg.svdvals`` for every 2-D weight (``singular_values``:
+handed to LAPACK tall, a very tall one reduced to its R factor first); summaries
 are the usual size measures of a matrix: largest singular value, Frobenius norm,
 stable rank ‖W‖²_F / σ²_max, effective rank exp(H(σ / Σσ)) (Roy & Vetterli 2007), and
 the sum of the top-k values.
@@ -67,6 +68,39 @@ def weight_matrices(model: nn.Module) -> Iterable[tuple[str, torch.Tensor]]:
             yield name, parameter.detach()
 
 
+# A matrix more than this many times taller than wide is reduced to its R factor in blocks of this many
+# widths of rows. Measured on a 50,000 x 1,024 float32 matrix, 1 thread: svdvals of the whole float64 copy
+# 4.4 s of CPU and 593 MB beyond the input; blocks of 8, 16 and 32 widths 4.3, 4.0 and 3.7 s and 0, 101
+# and 332 MB (the same values to 1.4e-15 relative).
+QR_BLOCK = 16
+
+
+def _r_factor(tall: torch.Tensor, device: torch.device | None) -> torch.Tensor:
+    """The float64 R of a tall matrix's QR decomposition (same singular values), one block of rows at a time:
+    R of [R_previous; next block], so only one block is ever converted to float64."""
+    width = tall.shape[1]
+    r = torch.empty(0, width, dtype=torch.float64, device=device)
+    for start in range(0, len(tall), QR_BLOCK * width):
+        block = tall[start:start + QR_BLOCK * width].to(device=device, dtype=torch.float64)
+        r = torch.linalg.qr(torch.cat([r, block]), mode="r").R
+    return r
+
+
+def singular_values(weight: torch.Tensor, device: torch.device | None = None) -> torch.Tensor:
+    """float64 singular values of a 2-D weight, largest first.
+
+    LAPACK gets a tall matrix: a wide one is transposed (same values), as gesdd on a 1,024 x 4,096 matrix
+    (mBART's fc2) took 2.9 s against 0.7 s on its transpose (measured, 1 thread). A matrix more than
+    QR_BLOCK times taller than wide (an embedding) is first reduced to its R factor block by block, so
+    that a 250,054 x 1,024 vocabulary needs neither a whole float64 copy nor LAPACK's own copy of that
+    (2 GB each).
+    """
+    tall = weight if weight.shape[0] >= weight.shape[1] else weight.T
+    if tall.shape[0] > QR_BLOCK * tall.shape[1]:
+        tall = _r_factor(tall, device)
+    return torch.linalg.svdvals(tall.to(device=device, dtype=torch.float64).contiguous())
+
+
 def spectra(model: nn.Module, *, model_name: str, objective: str, pretraining_seed: int = 1,
             device: torch.device | None = None) -> pd.DataFrame:
     """One row per singular value: model, objective, parameter, layer, module type, rank, value.
@@ -75,7 +109,7 @@ def spectra(model: nn.Module, *, model_name: str, objective: str, pretraining_se
     """
     rows = []
     for name, weight in weight_matrices(model):
-        values = torch.linalg.svdvals(weight.to(device=device, dtype=torch.float64)).tolist()
+        values = singular_values(weight, device).tolist()
         kind = module_type(name)
         rows += [{"model": model_name, "objective": objective, "pretraining_seed": pretraining_seed,
                   "parameter": name, "stack": stack(name),

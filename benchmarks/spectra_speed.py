@@ -1,0 +1,194 @@
+"""Weight spectra, ours against WeightWatcher, on the same random-weight mBART-large-shaped checkpoint.
+
+Usage: python benchmarks/spectra_speed.py [--size mbart-large-50|tiny] [--checkpoint DIR] [--workdir DIR]
+                                          [--repeats 1] [--threads 1]
+Needs the `bench` extra (weightwatcher). Builds the stand-in of benchmarks/gpu_check.py (mbart-large-50's
+configuration, 12 + 12 layers, d = 1,024, ffn 4,096, the real 250,054-entry vocabulary, 611M parameters,
+random weights) saved as `mtbridge.pretraining.random_init` saves a checkpoint, unless --checkpoint names
+one. Then each side runs in its own fresh process, one thread (torch and BLAS), the order alternating per
+repeat:
+- ours: `mtbridge.analysis.write_spectra`'s two steps, `load_pretrained` then `spectra` + `write_parquet`;
+- WeightWatcher: the same `load_pretrained`, then `WeightWatcher(model=...).analyze()` with its defaults
+  (CPU: scipy's float64 SVD of every layer, then a power-law fit per layer; it skips a matrix with more
+  than max_N = 50,000 rows, i.e. the shared 250,054 x 1,024 embedding, and ones under min_evals = 8).
+  Its SVD calls are wrapped to keep the singular values and time them, so the comparison costs no second
+  pass.
+Prints per side: wall seconds after loading, seconds of loading, matrices, peak RSS of the process
+(ru_maxrss) and RSS after loading; the ratios; which matrices WeightWatcher skipped; and the largest
+relative difference |ours - theirs| / theirs between the singular values of every matrix both computed
+(WeightWatcher's ESD are the squared singular values; their square roots are compared, each WeightWatcher
+spectrum paired with our matrix of the same size whose values are nearest, as its layer names are module
+classes). The load average comes first and last.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from _common import load_average, require
+
+ROOT = Path(__file__).resolve().parents[1]
+GIB = 2.0**30
+
+
+def peak_rss() -> float:
+    """Peak resident memory of this process so far, bytes (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024.0
+
+
+def current_rss() -> float:
+    """Resident memory of this process now, bytes."""
+    return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def build(size: str, workdir: Path) -> Path:
+    """The gpu_check stand-in, saved as `random_init` saves it; returns the checkpoint folder."""
+    from gpu_check import SIZES, stand_in_source
+
+    from mtbridge.pretraining import random_init
+
+    stand_in_source(SIZES[size], workdir / "source")
+    random_init(spec={"architecture": "mbart"}, tokenizer_dir=str(workdir / "source"),
+                output_dir=str(workdir / "random-init"), seed=1, threads=1)
+    return workdir / "random-init"
+
+
+def ours(checkpoint: Path, output: Path) -> dict:
+    """write_spectra's load and compute, timed apart."""
+    from mtbridge.io import write_parquet
+    from mtbridge.models import load_pretrained
+    from mtbridge.spectra import spectra
+
+    model = load_pretrained(checkpoint)
+    loaded = current_rss()
+    started = time.perf_counter()
+    table = spectra(model, model_name="mbart", objective="random-init")
+    write_parquet(table, output / "ours.parquet")
+    return {"seconds": time.perf_counter() - started, "matrices": int(table["parameter"].nunique()),
+            "loaded_rss": loaded}
+
+
+def weightwatcher(checkpoint: Path, output: Path) -> dict:
+    """WeightWatcher's analyze() with its defaults, its SVDs recorded as they happen."""
+    import numpy as np
+    import weightwatcher as ww
+    from weightwatcher import weightwatcher as module
+
+    from mtbridge.models import load_pretrained
+
+    original, spectra, svd_seconds = module.svd_vals, [], [0.0]
+
+    def recorded(matrix, method):
+        started = time.perf_counter()
+        values = original(matrix, method=method)
+        svd_seconds[0] += time.perf_counter() - started
+        spectra.append(np.sort(np.asarray(values, dtype=np.float64))[::-1])
+        return values
+
+    module.svd_vals = recorded
+    model = load_pretrained(checkpoint)
+    loaded = current_rss()
+    started = time.perf_counter()
+    details = ww.WeightWatcher(model=model).analyze()
+    seconds = time.perf_counter() - started
+    np.savez(output / "weightwatcher.npz", *spectra)
+    analysed = {(int(n), int(m)) for n, m in zip(details["N"], details["M"], strict=True)}
+    skipped = sorted({tuple(parameter.shape) for parameter in model.parameters() if parameter.dim() == 2
+                      and tuple(sorted(parameter.shape, reverse=True)) not in analysed})
+    return {"seconds": seconds, "matrices": len(spectra), "svd_seconds": svd_seconds[0], "loaded_rss": loaded,
+            "skipped_shapes": skipped, "alpha_median": float(np.median(details["alpha"]))}
+
+
+def side(name: str, checkpoint: Path, output: Path, threads: int) -> None:
+    """One side in this (fresh) process; prints its result as JSON."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(threads)
+    torch.set_num_threads(threads)
+    started = time.perf_counter()
+    result = (ours if name == "ours" else weightwatcher)(checkpoint, output)
+    result.update(total=time.perf_counter() - started, peak_rss=peak_rss())
+    print(json.dumps(result))
+
+
+def run_side(name: str, checkpoint: Path, output: Path, threads: int) -> dict:
+    command = [sys.executable, __file__, "--side", name, "--checkpoint", str(checkpoint),
+               "--workdir", str(output), "--threads", str(threads)]
+    run = subprocess.run(command, capture_output=True, text=True, check=True,
+                         env={**os.environ, "TRANSFORMERS_VERBOSITY": "error"})
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+def largest_difference(output: Path) -> tuple[float, int]:
+    """Largest relative difference of singular values over WeightWatcher's spectra, each paired with the
+    nearest of our matrices with as many values; and how many were compared."""
+    import numpy as np
+    import pandas as pd
+
+    table = pd.read_parquet(output / "ours.parquet").sort_values(["parameter", "rank"])
+    by_count: dict[int, list[np.ndarray]] = {}
+    for _, group in table.groupby("parameter"):
+        values = group["singular_value"].to_numpy()
+        by_count.setdefault(len(values), []).append(values)
+    worst, theirs = 0.0, list(np.load(output / "weightwatcher.npz").values())
+    for values in theirs:
+        candidates = by_count[len(values)]
+        worst = max(worst, min(float(np.max(np.abs(ours - values) / values)) for ours in candidates))
+    return worst, len(theirs)
+
+
+def report(results: dict[str, list[dict]], output: Path) -> None:
+    best = {name: min(runs, key=lambda run: run["seconds"]) for name, runs in results.items()}
+    for name, run in best.items():
+        runs = ", ".join(f"{other['seconds']:.1f}" for other in results[name])
+        print(f"{name:<15} {run['seconds']:>8.1f} s for {run['matrices']} matrices (all runs: {runs}); load "
+              f"{run['total'] - run['seconds']:.1f} s; peak RSS {run['peak_rss'] / GIB:.2f} GiB, "
+              f"{(run['peak_rss'] - run['loaded_rss']) / GIB:.2f} GiB over the loaded model")
+    theirs, us = best["weightwatcher"], best["ours"]
+    print(f"WeightWatcher: {theirs['svd_seconds']:.1f} s in SVD, the rest in its fits; skipped shapes "
+          f"{theirs['skipped_shapes']}; median alpha {theirs['alpha_median']:.2f}")
+    print(f"speed ours / WeightWatcher: {theirs['seconds'] / us['seconds']:.2f}x "
+          f"(SVD only: {theirs['svd_seconds'] / us['seconds']:.2f}x, ours covering {us['matrices']} "
+          f"matrices, WeightWatcher {theirs['matrices']}); peak RSS over the model: "
+          f"{(theirs['peak_rss'] - theirs['loaded_rss']) / max(us['peak_rss'] - us['loaded_rss'], 1):.2f}x")
+    worst, compared = largest_difference(output)
+    print(f"largest relative difference of singular values: {worst:.1e} over {compared} matrices")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--size", default="mbart-large-50", choices=["mbart-large-50", "tiny"])
+    parser.add_argument("--checkpoint", type=Path, help="an mBART checkpoint folder (default: build one)")
+    parser.add_argument("--workdir", type=Path, help="default: a new temporary folder")
+    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--side", choices=["ours", "weightwatcher"], help=argparse.SUPPRESS)
+    arguments = parser.parse_args()
+    require(["weightwatcher"])
+    sys.path.insert(0, str(ROOT))  # this checkout's mtbridge, as in gpu_check
+    workdir = arguments.workdir or Path(tempfile.mkdtemp(prefix="mtbridge-spectra-"))
+    if arguments.side:
+        side(arguments.side, arguments.checkpoint, workdir, arguments.threads)
+        return
+    print(load_average(), flush=True)
+    checkpoint = arguments.checkpoint or build(arguments.size, workdir)
+    results: dict[str, list[dict]] = {"ours": [], "weightwatcher": []}
+    for repeat in range(arguments.repeats):
+        for name in ("ours", "weightwatcher") if repeat % 2 == 0 else ("weightwatcher", "ours"):
+            results[name].append(run_side(name, checkpoint, workdir, arguments.threads))
+    report(results, workdir)
+    print(load_average())
+
+
+if __name__ == "__main__":
+    main()
