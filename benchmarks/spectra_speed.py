@@ -13,8 +13,13 @@ repeat:
   than max_N = 50,000 rows, i.e. the shared 250,054 x 1,024 embedding, and ones under min_evals = 8).
   Its SVD calls are wrapped to keep the singular values and time them, so the comparison costs no second
   pass.
-Prints per side: wall seconds after loading, seconds of loading, matrices, peak RSS of the process
-(ru_maxrss) and RSS after loading; the ratios; which matrices WeightWatcher skipped; and the largest
+With --before, a third side: ours as it was before issue #17 (each whole matrix, wide ones too, copied to
+float64 and handed to svdvals as it is). Each side reads every weight once after loading, so that the
+RSS it records next holds the whole model (loading maps the file lazily). Threads are capped through the
+environment (OMP/OPENBLAS/MKL_NUM_THREADS) before any library loads.
+Prints per side: seconds after loading, seconds of loading, matrices, peak RSS of the process
+(ru_maxrss) and its peak over the RSS with the model loaded (the working memory of the spectra); the
+ratios; which matrices WeightWatcher skipped; and the largest
 relative difference |ours - theirs| / theirs between the singular values of every matrix both computed
 (WeightWatcher's ESD are the squared singular values; their square roots are compared, each WeightWatcher
 spectrum paired with our matrix of the same size whose values are nearest, as its layer names are module
@@ -31,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 from _common import load_average, require
@@ -61,19 +67,39 @@ def build(size: str, workdir: Path) -> Path:
     return workdir / "random-init"
 
 
-def ours(checkpoint: Path, output: Path) -> dict:
-    """write_spectra's load and compute, timed apart."""
-    from mtbridge.io import write_parquet
+def loaded(checkpoint: Path):
+    """The checkpoint's model with every weight read once, so that the RSS measured next holds the whole
+    model (loading maps the safetensors file; untouched weights would otherwise be counted later, in the
+    spectra)."""
+    import torch
+
     from mtbridge.models import load_pretrained
-    from mtbridge.spectra import spectra
 
     model = load_pretrained(checkpoint)
-    loaded = current_rss()
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.sum()
+    return model
+
+
+def ours(checkpoint: Path, output: Path, before: bool = False) -> dict:
+    """write_spectra's load and compute, timed apart; BEFORE: with the float64 SVD of each whole matrix
+    as given, as `spectra` did before handing LAPACK tall matrices (issue #17)."""
+    import torch
+
+    from mtbridge import spectra as module
+    from mtbridge.io import write_parquet
+
+    if before:
+        module.singular_values = lambda weight, device=None: torch.linalg.svdvals(
+            weight.to(device=device, dtype=torch.float64))
+    model = loaded(checkpoint)
+    resident = current_rss()
     started = time.perf_counter()
-    table = spectra(model, model_name="mbart", objective="random-init")
-    write_parquet(table, output / "ours.parquet")
+    table = module.spectra(model, model_name="mbart", objective="random-init")
+    write_parquet(table, output / ("before.parquet" if before else "ours.parquet"))
     return {"seconds": time.perf_counter() - started, "matrices": int(table["parameter"].nunique()),
-            "loaded_rss": loaded}
+            "loaded_rss": resident}
 
 
 def weightwatcher(checkpoint: Path, output: Path) -> dict:
@@ -81,8 +107,6 @@ def weightwatcher(checkpoint: Path, output: Path) -> dict:
     import numpy as np
     import weightwatcher as ww
     from weightwatcher import weightwatcher as module
-
-    from mtbridge.models import load_pretrained
 
     original, spectra, svd_seconds = module.svd_vals, [], [0.0]
 
@@ -94,8 +118,8 @@ def weightwatcher(checkpoint: Path, output: Path) -> dict:
         return values
 
     module.svd_vals = recorded
-    model = load_pretrained(checkpoint)
-    loaded = current_rss()
+    model = loaded(checkpoint)
+    resident = current_rss()
     started = time.perf_counter()
     details = ww.WeightWatcher(model=model).analyze()
     seconds = time.perf_counter() - started
@@ -103,8 +127,9 @@ def weightwatcher(checkpoint: Path, output: Path) -> dict:
     analysed = {(int(n), int(m)) for n, m in zip(details["N"], details["M"], strict=True)}
     skipped = sorted({tuple(parameter.shape) for parameter in model.parameters() if parameter.dim() == 2
                       and tuple(sorted(parameter.shape, reverse=True)) not in analysed})
-    return {"seconds": seconds, "matrices": len(spectra), "svd_seconds": svd_seconds[0], "loaded_rss": loaded,
-            "skipped_shapes": skipped, "alpha_median": float(np.median(details["alpha"]))}
+    return {"seconds": seconds, "matrices": len(spectra), "svd_seconds": svd_seconds[0],
+            "loaded_rss": resident, "skipped_shapes": skipped,
+            "alpha_median": float(np.median(details["alpha"]))}
 
 
 def side(name: str, checkpoint: Path, output: Path, threads: int) -> None:
@@ -115,7 +140,8 @@ def side(name: str, checkpoint: Path, output: Path, threads: int) -> None:
     threadpool_limits(threads)
     torch.set_num_threads(threads)
     started = time.perf_counter()
-    result = (ours if name == "ours" else weightwatcher)(checkpoint, output)
+    sides = {"ours": ours, "before": partial(ours, before=True), "weightwatcher": weightwatcher}
+    result = sides[name](checkpoint, output)
     result.update(total=time.perf_counter() - started, peak_rss=peak_rss())
     print(json.dumps(result))
 
@@ -123,8 +149,10 @@ def side(name: str, checkpoint: Path, output: Path, threads: int) -> None:
 def run_side(name: str, checkpoint: Path, output: Path, threads: int) -> dict:
     command = [sys.executable, __file__, "--side", name, "--checkpoint", str(checkpoint),
                "--workdir", str(output), "--threads", str(threads)]
+    # BLAS threads are set before any library loads (threadpoolctl only reaches those already loaded)
+    limits = dict.fromkeys(("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"), str(threads))
     run = subprocess.run(command, capture_output=True, text=True, check=True,
-                         env={**os.environ, "TRANSFORMERS_VERBOSITY": "error"})
+                         env={**os.environ, **limits, "TRANSFORMERS_VERBOSITY": "error"})
     return json.loads(run.stdout.strip().splitlines()[-1])
 
 
@@ -160,6 +188,10 @@ def report(results: dict[str, list[dict]], output: Path) -> None:
           f"(SVD only: {theirs['svd_seconds'] / us['seconds']:.2f}x, ours covering {us['matrices']} "
           f"matrices, WeightWatcher {theirs['matrices']}); peak RSS over the model: "
           f"{(theirs['peak_rss'] - theirs['loaded_rss']) / max(us['peak_rss'] - us['loaded_rss'], 1):.2f}x")
+    if "before" in best:
+        print(f"ours now / ours before: {best['before']['seconds'] / us['seconds']:.2f}x faster, peak RSS "
+              f"over the model {(best['before']['peak_rss'] - best['before']['loaded_rss']) / GIB:.2f} GiB "
+              f"before")
     worst, compared = largest_difference(output)
     print(f"largest relative difference of singular values: {worst:.1e} over {compared} matrices")
 
@@ -172,7 +204,9 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, help="default: a new temporary folder")
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--side", choices=["ours", "weightwatcher"], help=argparse.SUPPRESS)
+    parser.add_argument("--before", action="store_true",
+                        help="also time ours as it was before issue #17 (whole matrices as given)")
+    parser.add_argument("--side", choices=["ours", "before", "weightwatcher"], help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     require(["weightwatcher"])
     sys.path.insert(0, str(ROOT))  # this checkout's mtbridge, as in gpu_check
@@ -182,9 +216,10 @@ def main() -> None:
         return
     print(load_average(), flush=True)
     checkpoint = arguments.checkpoint or build(arguments.size, workdir)
-    results: dict[str, list[dict]] = {"ours": [], "weightwatcher": []}
+    names = ("ours", "weightwatcher", *(["before"] if arguments.before else []))
+    results: dict[str, list[dict]] = {name: [] for name in names}
     for repeat in range(arguments.repeats):
-        for name in ("ours", "weightwatcher") if repeat % 2 == 0 else ("weightwatcher", "ours"):
+        for name in names if repeat % 2 == 0 else names[::-1]:
             results[name].append(run_side(name, checkpoint, workdir, arguments.threads))
     report(results, workdir)
     print(load_average())
