@@ -69,20 +69,25 @@ def weight_matrices(model: nn.Module) -> Iterable[tuple[str, torch.Tensor]]:
 
 
 # A matrix more than this many times taller than wide is reduced to its R factor in blocks of this many
-# widths of rows. Measured on a 50,000 x 1,024 float32 matrix, 1 thread: svdvals of the whole float64 copy
-# 4.4 s of CPU and 593 MB beyond the input; blocks of 8, 16 and 32 widths 4.3, 4.0 and 3.7 s and 0, 101
-# and 332 MB (the same values to 1.4e-15 relative).
-QR_BLOCK = 16
+# widths of rows. Measured on mBART-large's 250,054 x 1,024 embedding, 1 thread: blocks of 16 widths held
+# ~0.4 GiB beyond the model at the peak, blocks of 4 ~0.15 GiB for ~10% more time (on a shared machine);
+# svdvals of the whole matrix needed two 2 GB float64 copies.
+QR_BLOCK = 4
 
 
 def _r_factor(tall: torch.Tensor, device: torch.device | None) -> torch.Tensor:
     """The float64 R of a tall matrix's QR decomposition (same singular values), one block of rows at a time:
-    R of [R_previous; next block], so only one block is ever converted to float64."""
+    R of [R_previous; next block], stacked in one reused buffer, so only one block is ever in float64."""
     width = tall.shape[1]
+    step = QR_BLOCK * width
+    stacked = torch.empty(width + step, width, dtype=torch.float64, device=device)
     r = torch.empty(0, width, dtype=torch.float64, device=device)
-    for start in range(0, len(tall), QR_BLOCK * width):
-        block = tall[start:start + QR_BLOCK * width].to(device=device, dtype=torch.float64)
-        r = torch.linalg.qr(torch.cat([r, block]), mode="r").R
+    for start in range(0, len(tall), step):
+        block = tall[start:start + step]
+        rows = len(r) + len(block)
+        stacked[:len(r)] = r
+        stacked[len(r):rows] = block  # converted to float64 in place
+        r = torch.linalg.qr(stacked[:rows], mode="r").R
     return r
 
 
@@ -105,17 +110,21 @@ def spectra(model: nn.Module, *, model_name: str, objective: str, pretraining_se
             device: torch.device | None = None) -> pd.DataFrame:
     """One row per singular value: model, objective, parameter, layer, module type, rank, value.
 
-    Computed in float64 on ``device`` (a GPU takes a 250k × 1024 embedding matrix in seconds).
+    Computed in float64 on ``device`` (a GPU takes a 250k × 1024 embedding matrix in seconds). The table is
+    built column by column: a dict per row cost ~0.3 GB for mBART-large's 200,000 values.
     """
-    rows = []
+    columns: dict[str, list] = {column: [] for column in SPECTRUM_COLUMNS}
     for name, weight in weight_matrices(model):
         values = singular_values(weight, device).tolist()
         kind = module_type(name)
-        rows += [{"model": model_name, "objective": objective, "pretraining_seed": pretraining_seed,
-                  "parameter": name, "stack": stack(name),
-                  "layer": layer_index(name), "module_type": kind, "embedding": kind == "embedding",
-                  "rank": rank, "singular_value": value} for rank, value in enumerate(values)]
-    return pd.DataFrame(rows, columns=SPECTRUM_COLUMNS)
+        described = {"model": model_name, "objective": objective, "pretraining_seed": pretraining_seed,
+                     "parameter": name, "stack": stack(name), "layer": layer_index(name), "module_type": kind,
+                     "embedding": kind == "embedding"}
+        for column, value in described.items():
+            columns[column] += [value] * len(values)
+        columns["rank"] += range(len(values))
+        columns["singular_value"] += values
+    return pd.DataFrame(columns, columns=SPECTRUM_COLUMNS)
 
 
 def effective_rank(values: list[float]) -> float:
