@@ -66,7 +66,7 @@ def prepare(workdir: Path, models: list[str], objective: str, task: str) -> Path
     finetuned = [paths.finetuned(model, objective, 1, task, 1) for model in models]
     run_snakemake(workdir, "-n", "--cores", "1", *finetuned, check=True)  # writes the jobs' settings
     needed = [path for model in models for path in targets(model, objective, task)]
-    run_snakemake(workdir, "--cores", "2", "--quiet", *needed, check=True)
+    run_snakemake(workdir, *needed, "--cores", "2", "--quiet", check=True)  # targets before --quiet
     return workdir / "studies" / "default"
 
 
