@@ -9,8 +9,10 @@ artifact to be byte-identical. Deselect with `-m "not slurm"`.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -49,9 +51,17 @@ SHRINK = (
 )
 # rules that run as their own SLURM jobs in the shrunken study, and how many
 SINGLE_JOBS = {"language_corpora": 2, "parallel_corpus": 1, "task_split": 4, "tokenizer": 1,
-               "pretrain_source": 1, "continue_pretraining": 1, "finetune": 2, "predict": 4,
-               "dump_activations": 4, "spectra": 2, "spectra_table": 1, "spectra_figure": 1,
-               "transfer_table": 1}
+               "pretrain_source": 1, "continue_pretraining": 1, "finetune": 2, "dump_activations": 4,
+               "spectra": 2}
+# the profile's group jobs (`group_<group>_<its rules, sorted, the first 5>`), one SLURM job each: the
+# CKA-across-languages and the CKA-between-models parts of `cka`, the 4 predictions (`predict`, up to 8
+# per job) and the study's 6 tables and figures (`tables`); counted by benchmarks/slurm_submissions.py
+GROUP_JOBS = [
+    "group_cka_cka_language_figure_cka_language_table_cka_languages",
+    "group_cka_cka_model_figure_cka_model_table_cka_models",
+    "group_predict_predict",
+    "group_tables_budget_table_spectra_figure_spectra_table_transfer_table_translation_figure_...",
+]
 
 
 @pytest.fixture(scope="session")
@@ -87,7 +97,7 @@ def micro(workdir: Path, *arguments: str, config: tuple[str, ...] = ()) -> Run:
 
 
 def on_slurm(workdir: Path, *arguments: str) -> Run:
-    # `--cores 1`: a group job (the profile's CKA group) takes one of the node's two CPUs, not both.
+    # `--cores 1`: a group job (the profile's groups) takes one of the node's two CPUs, not both.
     # `--config` replaces the profile's `config:` list: warm_workers=False again.
     return micro(workdir, "--workflow-profile", str(SLURM_PROFILE), "--executor", "slurm", "--cores", "1",
                  *FAST_POLLING, *arguments, config=("warm_workers=False",))
@@ -136,10 +146,8 @@ def test_every_job_went_through_slurm(runs: dict[str, Run]) -> None:
     rules = submitted_rules(remote.output)
     for rule, count in SINGLE_JOBS.items():
         assert rules[rule] == count, (rule, rules)
-    # the profile's CKA group: the CKA-across-languages part and the CKA-between-models part
-    assert sorted(name for name in rules if name.startswith("group_")) == [
-        "group_cka_cka_language_figure_cka_language_table_cka_languages",
-        "group_cka_cka_model_figure_cka_model_table_cka_models"], rules
+    groups = {name: count for name, count in rules.items() if name.startswith("group_")}
+    assert groups == dict.fromkeys(GROUP_JOBS, 1), rules
     # the SLURM logs (kept with --slurm-keep-successful-logs) show the job ran inside its allocation
     for log in jobs.values():
         text = Path(log).read_text()
@@ -206,6 +214,15 @@ def test_profiles_are_valid_snakemake_profiles(tmp_path: Path) -> None:
         run = snakemake(workdir, "--workflow-profile", str(profile), "--configfile", "configs/micro.yaml",
                         "-n", "--quiet", "rules", timeout=300)
         assert run.result.returncode == 0, (profile, run.output[-2000:])
+
+
+def test_profile_groups_the_small_jobs(tmp_path: Path) -> None:
+    """The profile's groups in a dry run of the shrunken study (no cluster needed): the two CKA parts,
+    the 4 predictions as one job (up to 8 per job) and the 6 tables and figures as one."""
+    run = micro(shrunken_workflow(tmp_path), "-n", "--workflow-profile", str(SLURM_PROFILE), "--executor",
+                "slurm", config=("warm_workers=False",))
+    assert run.result.returncode == 0, run.output[-2000:]
+    assert Counter(re.findall(r"Group job (\S+) \(jobs", run.output)) == {"cka": 2, "predict": 1, "tables": 1}
 
 
 REQUEUE_SNAKEFILE = """

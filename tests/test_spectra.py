@@ -9,7 +9,16 @@ import pytest
 import torch
 from torch import nn
 
-from mtbridge.spectra import layer_index, module_type, ratio_to_source, spectra, summarise, summary
+from mtbridge import spectra as spectra_module
+from mtbridge.spectra import (
+    layer_index,
+    module_type,
+    ratio_to_source,
+    singular_values,
+    spectra,
+    summarise,
+    summary,
+)
 
 
 def test_summary_of_a_known_spectrum() -> None:
@@ -70,3 +79,28 @@ def test_ratio_to_source_is_two_for_doubled_weights() -> None:
     assert set(ratios["objective"]) == {"mt-m2o"}
     assert ratios["sigma_max"].tolist() == pytest.approx([2.0, 2.0])
     assert ratios["stable_rank"].tolist() == pytest.approx([1.0, 1.0])
+
+
+def known_matrix(rows: int, columns: int, values: list[float]) -> torch.Tensor:
+    """U diag(values) V^T with random orthonormal U (rows x k) and V (columns x k): its singular values
+    are exactly ``values`` (k = len(values) = min(rows, columns))."""
+    generator = torch.Generator().manual_seed(1)
+    u = torch.linalg.qr(torch.randn(rows, len(values), generator=generator, dtype=torch.float64)).Q
+    v = torch.linalg.qr(torch.randn(columns, len(values), generator=generator, dtype=torch.float64)).Q
+    return u @ torch.diag(torch.tensor(values, dtype=torch.float64)) @ v.T
+
+
+@pytest.mark.parametrize(("rows", "columns"), [(5, 5), (4, 9), (9, 4), (70, 4), (4, 70)],
+                         ids=["square", "wide", "tall", "very-tall", "very-wide"])
+def test_singular_values_of_a_known_matrix(monkeypatch: pytest.MonkeyPatch, rows: int, columns: int) -> None:
+    monkeypatch.setattr(spectra_module, "QR_BLOCK", 2)  # 70 x 4: R of 9 blocks of 8 rows, the last 6
+    values = [9.0, 4.0, 1.5, 1e-3, 2e-6][:min(rows, columns)]
+    found = singular_values(known_matrix(rows, columns, values)).tolist()
+    assert found == pytest.approx(values, rel=1e-12, abs=1e-14)
+
+
+def test_singular_values_of_float32_weights_are_float64() -> None:
+    weight = known_matrix(40, 3, [3.0, 2.0, 1.0]).float()
+    found = singular_values(weight)
+    assert found.dtype == torch.float64
+    assert found.tolist() == pytest.approx(torch.linalg.svdvals(weight.double()).tolist(), rel=1e-13)
