@@ -17,7 +17,8 @@ from pathlib import Path
 from mtbridge.aliases import PathLike
 
 # what Snakemake needs to run the workflow from a fresh folder (the library comes from the venv)
-WORKFLOW_FILES = ("Snakefile", "rules", "workflow_scripts", "schemas", "configs", "report", "config.yaml")
+WORKFLOW_FILES = ("Snakefile", "rules", "workflow_scripts", "schemas", "configs", "report", "envs",
+                  "config.yaml")
 
 
 def snakemake_command(*arguments: str, snakefile: PathLike | None = None) -> list[str]:

@@ -19,7 +19,7 @@
 # Why things are the way they are (all found on Debian 12, slurm-wlm 22.05, munge 0.5.15):
 # - the config must live at /etc/slurm/slurm.conf: snakemake-executor-plugin-slurm strips every
 #   SLURM_* variable (SLURM_CONF included) before it calls srun inside a job;
-# - there is no accounting daemon (slurmdbd), so sacct cannot report jobs: MinJobAge=300 keeps
+# - there is no accounting daemon (slurmdbd), so sacct cannot report jobs: MinJobAge=3600 keeps
 #   finished jobs visible to squeue long enough for `--slurm-status-command squeue`;
 # - DefMemPerCPU is set, otherwise a job without --mem is given the whole node's memory;
 # - munged's socket folder (/run/munge) must be owned by munge with mode 0711;
@@ -178,7 +178,7 @@ SchedulerType=sched/backfill
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
 DefMemPerCPU=$((memory / cpus))
-MinJobAge=300
+MinJobAge=3600
 ReturnToService=2
 SlurmdTimeout=300
 InactiveLimit=0

@@ -153,7 +153,8 @@ def test_every_job_went_through_slurm(runs: dict[str, Run]) -> None:
         text = Path(log).read_text()
         assert "--executor slurm-jobstep" in text or "--mode remote" in text, log
         assert "Finished jobid" in text, log
-    # sacct-free: squeue still lists finished jobs (MinJobAge=300); every one of this run COMPLETED
+    # sacct-free: squeue still lists finished jobs (MinJobAge=3600: an hour, so that a slow run on a busy
+    # machine still lists its first jobs); every one of this run COMPLETED
     states = dict(line.split() for line in Cluster.squeue("-t", "all", "--name", run_uuid(remote.output),
                                                           "-o", "%i %T").splitlines())
     assert {int(job) for job in states} == set(jobs)
