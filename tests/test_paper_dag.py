@@ -75,6 +75,10 @@ def expected_jobs(config: dict) -> dict[str, int]:
         counts.update(flores_test_set=len(others), copy_scores=len(others), translation_table=1,
                       translation_figure=len(seq2seq),
                       translate=sum(len(models[model]["objectives"]) for model in seq2seq) * len(others))
+    # every Markdown table and the findings as a page of the report
+    tables = ("translation_table", "budget_table", "cka_language_table", "cka_model_table", "spectra_table",
+              "spectra_ratio_table", "alignment_table")
+    counts["report_page"] = 2 + sum(counts.get(table, 0) for table in tables)
     return {rule: count for rule, count in counts.items() if count}
 
 

@@ -183,10 +183,11 @@ def test_paper_shaped_run_has_cka_and_spectra_for_every_family(paper_run: PaperR
     assert [row["text"] for row in bg] == SENTENCES["bg"]
 
 
-# every table states the study's config hash (study_identity), so any edit reruns every table, and
-# the translation figures drawn from the translation table
+# every table states the study's config hash (StudyGrid.identity), so any edit reruns every table, the
+# translation figures drawn from the translation table and the report's page of every Markdown table
 TABLES = {"transfer_table": 1, "cka_language_table": 1, "cka_model_table": 1, "spectra_table": 1,
-          "translation_table": 1, "translation_figure": 2, "budget_table": 1, "all": 1}
+          "translation_table": 1, "translation_figure": 2, "budget_table": 1, "alignment_table": 1,
+          "spectra_ratio_table": 1, "report_page": 9, "all": 1}
 RERUNS = [  # an edit of the study -> exactly the jobs that read it
     pytest.param(change("models.mbartcp.finetuning.batch_size", 3),
                  {"finetune": 9, "predict": 21, **TABLES},
@@ -194,12 +195,13 @@ RERUNS = [  # an edit of the study -> exactly the jobs that read it
     pytest.param(change("models.mbart.objectives", ["source", "mt-m2m", "random-init"]),
                  {"random_init": 1, "finetune": 3, "predict": 7, "dump_activations": 3, "spectra": 1,
                   "cka_languages": 1, "cka_models": 3, "cka_language_figure": 1, "cka_model_figure": 1,
-                  "spectra_figure": 1, "translate": 2, **TABLES},
+                  "spectra_figure": 1, "translate": 2, "alignment": 1, "alignment_figure": 1, **TABLES},
                  id="one objective more"),
     pytest.param(change("study.languages", [*LANGUAGES, "es"]),
                  {"xglue_split": 3, "evaluation_sentences": 1, "predict": 21, "dump_activations": 7,
                   "cka_languages": 7, "cka_models": 3, "cka_language_figure": 7, "cka_model_figure": 2,
-                  "baseline": 10, "flores_test_set": 1, "copy_scores": 1, "translate": 5, **TABLES},
+                  "baseline": 10, "flores_test_set": 1, "copy_scores": 1, "translate": 5, "alignment": 7,
+                  "alignment_figure": 4, **TABLES},
                  id="one study language more"),
 ]
 

@@ -122,9 +122,10 @@ def test_added_seed_reruns_exactly_its_jobs_and_rewrites_only_their_files(pulled
     config_text["study"]["seeds"] = [1, 2]
     (pulled / "config.yaml").write_text(yaml.safe_dump(config_text))
     runs = len(model_objectives(config)) * len(config["study"]["tasks"])
-    # every table states the config's hash, so each table job reruns too (seconds)
+    # every table states the config's hash, so each table job reruns too (seconds), and its report page
     expected = {"finetune": runs, "predict": runs * len(config["study"]["languages"]), "transfer_table": 1,
-                "cka_language_table": 1, "cka_model_table": 1, "spectra_table": 1, "all": 1}
+                "cka_language_table": 1, "cka_model_table": 1, "spectra_table": 1, "alignment_table": 1,
+                "spectra_ratio_table": 1, "report_page": 7, "all": 1}
     assert planned(pulled) == expected
     before = artifact_hashes(pulled)
     sh(pulled, "snakemake", "--cores", "2", "--quiet")
@@ -143,7 +144,8 @@ def test_changed_library_module_reruns_its_rules_only(pulled: Path) -> None:
     families = [model for model in config["study"]["models"] if continued_variants(config, model)]
     assert planned(pulled) == {"cka_language_figure": len(model_objectives(config)),
                                "cka_model_figure": len(families),
-                               "spectra_figure": len(config["study"]["models"]), "all": 1}
+                               "spectra_figure": len(config["study"]["models"]),
+                               "alignment_figure": 1, "all": 1}  # alignment_figures draws with figures
 
 
 def test_changed_workflow_script_reruns_its_rule_and_descendants(pulled: Path) -> None:
@@ -152,7 +154,8 @@ def test_changed_workflow_script_reruns_its_rule_and_descendants(pulled: Path) -
         handle.write("# an edit to one rule's script\n")
     models = config["study"]["models"]
     assert planned(pulled) == {"spectra": len(model_objectives(config)), "spectra_table": 1,
-                               "spectra_figure": len(models), "all": 1}
+                               "spectra_ratio_table": 1, "spectra_figure": len(models),
+                               "report_page": 2, "all": 1}  # the pages of the two spectra tables
 
 
 def corrupt(path: Path) -> None:
