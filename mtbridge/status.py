@@ -48,7 +48,7 @@ PHASE_RULES = {
     "tables": ("transfer_table", "budget_table", "translation_table", "translation_figure",
                "cka_language_table", "cka_model_table", "spectra_table", "cka_language_figure",
                "cka_model_figure", "spectra_figure", "spectra_ratio_table", "alignment_table",
-               "alignment_figure"),
+               "alignment_figure", "report_page"),
 }
 PHASES = (*PHASE_RULES, "other")
 TARGET_RULES = ("all", "baselines")
