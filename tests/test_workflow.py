@@ -254,7 +254,7 @@ def test_changing_one_task_setting_reruns_only_that_task(micro_run: Path, tmp_pa
 TABLE_RULES = {"all", "transfer_table", "budget_table", "translation_table", "translation_figure",
                "cka_language_table", "cka_language_figure", "cka_model_table", "cka_model_figure",
                "spectra_table", "spectra_figure", "spectra_ratio_table", "alignment_table",
-               "alignment_figure"}
+               "alignment_figure", "report_page"}
 
 
 def test_reordering_the_grid_plans_nothing(micro_run: Path, tmp_path: Path) -> None:
