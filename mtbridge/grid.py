@@ -201,9 +201,8 @@ class StudyGrid:
         """The dictionaries the pipeline writes (not the user's files)."""
         if not self.codeswitches:
             return []
-        made = [paths.dictionary(*pair) for pair in parallel_pairs(self.config)]
-        return [path for pair, path in zip(parallel_pairs(self.config), made, strict=True)
-                if self.dictionary(*pair) == path]
+        return [self.dictionary(*pair) for pair in parallel_pairs(self.config)
+                if self.dictionary(*pair) == paths.dictionary(*pair)]
 
     def data_outputs(self) -> list[str]:
         """Every file of the data phase the study reads: each task's train and dev split in the training

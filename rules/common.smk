@@ -205,16 +205,9 @@ def codeswitch_dictionaries(wildcards):
     return [GRID.dictionary(*pair) for pair in GRID.codeswitch_pairs(wildcards.corpus)]
 
 
-def swap_vectors(wildcards):
-    return GRID.swap_checkpoints(wildcards.model, wildcards.continued, wildcards.swap, wildcards.pseed)[
-        "vectors"
-    ]
-
-
-def swap_values(wildcards):
-    return GRID.swap_checkpoints(wildcards.model, wildcards.continued, wildcards.swap, wildcards.pseed)[
-        "values"
-    ]
+def swap_checkpoints(wildcards):
+    """The `vectors` and `values` inputs of a spectral swap (the rule unpacks them)."""
+    return GRID.swap_checkpoints(wildcards.model, wildcards.continued, wildcards.swap, wildcards.pseed)
 
 
 def swap_objective(wildcards):
@@ -264,16 +257,19 @@ def translation_meta(wildcards):
     }
 
 
+REPORT_PAGES = GRID.report_pages()  # page -> its Markdown, title and report category
+
+
 def report_markdown(wildcards):
-    return GRID.report_pages()[wildcards.page]["markdown"]
+    return REPORT_PAGES[wildcards.page]["markdown"]
 
 
 def report_title(wildcards):
-    return GRID.report_pages()[wildcards.page]["title"]
+    return REPORT_PAGES[wildcards.page]["title"]
 
 
 def report_category(wildcards):
-    return GRID.report_pages()[wildcards.page]["category"]
+    return REPORT_PAGES[wildcards.page]["category"]
 
 
 def dump_settings(wildcards):

@@ -97,8 +97,7 @@ rule spectral_swap:
     # issue #15, part 3: a continued checkpoint with the source's singular values (source-spectrum), or
     # the source with the continued singular values (source-vectors); fine-tuned and analysed like any
     input:
-        vectors=swap_vectors,
-        values=swap_values,
+        unpack(swap_checkpoints),
         settings=job_settings("mtbridge.spectral_swap:write_spectral_swap", objective=swap_objective),
     output:
         directory(paths.checkpoint("{model}", "{continued}+{swap}", "{pseed}")),
