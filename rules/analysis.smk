@@ -233,9 +233,9 @@ rule alignment:
         paths.log("alignment", "{model}", "{objective}", paths.pretrained("{pseed}")),
     conda:
         CONDA_ENV
-    threads: threads_of("analysis")
+    threads: threads_of("light")
     resources:
-        **resources_of("analysis"),
+        **resources_of("light"),
     script:
         "../workflow_scripts/alignment.py"
 

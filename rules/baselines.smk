@@ -18,9 +18,9 @@ rule baseline:
         paths.log("baseline", "{baseline}", "{task}", "{language}"),
     conda:
         CONDA_ENV
-    threads: threads_of("prediction")
+    threads: threads_of("data")
     resources:
-        **resources_of("prediction"),
+        **resources_of("data"),
     script:
         "../workflow_scripts/baseline.py"
 

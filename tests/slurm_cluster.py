@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import snakemake_runner as runner
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "slurm_cluster.sh"
@@ -150,3 +151,37 @@ def run_uuid(output: str) -> str:
     match = re.search(r"SLURM run ID: (\S+)", output)
     assert match, "the SLURM plugin did not log its run id"
     return match.group(1)
+
+
+# The micro study cut to what fits a couple of minutes on 2 cores, still one job of every rule:
+# one model with a continued objective, one task, two languages (and one pretraining seed: see
+# shrunken_workflow; `--config` would pass a list's numbers as strings).
+SHRINK = (
+    'study={"models": ["mbart"], "tasks": ["topic"], "languages": ["en", "isolate"]}',
+    'models={"mbart": {"objectives": ["source", "mt-o2m"]}}',
+)
+
+
+def shrunken_workflow(destination: Path) -> Path:
+    """The workflow in DESTINATION, its micro config cut to one pretraining seed."""
+    workdir = runner.copy_workflow(destination)
+    micro_config = workdir / "configs" / "micro.yaml"
+    raw = yaml.safe_load(micro_config.read_text())
+    raw["study"]["pretraining_seeds"] = [1]
+    micro_config.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return workdir
+
+
+def micro(workdir: Path, *arguments: str, config: tuple[str, ...] = ()) -> Run:
+    """The shrunken micro study in WORKDIR; CONFIG adds `--config` entries (one `--config` only:
+    a second one would replace the first)."""
+    return snakemake(workdir, "--configfile", "configs/micro.yaml", *arguments, "--config", *SHRINK, *config,
+                     timeout=1200)
+
+
+def on_slurm(workdir: Path, *arguments: str, profile: Path = SLURM_PROFILE) -> Run:
+    """The shrunken micro study in WORKDIR on the test cluster, through PROFILE."""
+    # `--cores 1`: a group job (the profile's groups) takes one of the node's two CPUs, not both.
+    # `--config` replaces the profile's `config:` list: warm_workers=False again.
+    return micro(workdir, "--workflow-profile", str(profile), "--executor", "slurm", "--cores", "1",
+                 *FAST_POLLING, *arguments, config=("warm_workers=False",))

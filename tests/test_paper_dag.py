@@ -13,6 +13,8 @@ from snakemake_runner import copy_workflow, planned_jobs
 
 from mtbridge import paths
 from mtbridge.config import CONTINUED_OBJECTIVES, SEQ2SEQ_ARCHITECTURES, load_config, task_definition
+from mtbridge.grid import StudyGrid
+from mtbridge.objectives import TRAINABLE_CONTINUED
 from mtbridge.tasks import task_baselines
 from mtbridge.xglue import HUB_MISSING, XGLUE_LANGUAGES
 
@@ -126,3 +128,46 @@ def test_paper_dag_plans_offline_with_the_expected_jobs(paper_raw: dict, tmp_pat
     study = workdir / paths.study_root(raw["study"]["name"])
     assert not (study / "data").exists() and not (study / "checkpoints").exists()
     assert not any((tmp_path / "hf_home").iterdir())  # nothing fetched or cached
+
+
+def documented_extension() -> dict:
+    """The YAML block of docs/paper-scale.md's section on issue #15's experiments at paper scale."""
+    text = (Path(__file__).resolve().parents[1] / "docs" / "paper-scale.md").read_text()
+    section = text[text.index("## Issue #15's experiments at paper scale"):]
+    return yaml.safe_load(section.split("```yaml\n", 1)[1].split("```", 1)[0])
+
+
+def merged(base: dict, extension: dict) -> dict:
+    """BASE with EXTENSION's keys set, mappings merged key by key (as a user edits the file)."""
+    result = copy.deepcopy(base)
+    for key, value in extension.items():
+        result[key] = merged(result[key], value) if isinstance(value, dict) and key in result else value
+    return result
+
+
+def test_documented_issue_15_experiments_plan_at_paper_scale(paper_raw: dict, tmp_path: Path) -> None:
+    """The docs' paper-scale snippet (code-switching with a user dictionary and induced ones, TLM, MLM,
+    spectral swaps, low-resource pairs) is a valid config whose DAG plans the jobs it asks for."""
+    extension = documented_extension()
+    workdir = copy_workflow(tmp_path / "workflow")
+    raw = merged(paper_raw, extension)
+    configfile = workdir / "configs" / "paper.yaml"
+    configfile.write_text(yaml.safe_dump(raw, sort_keys=False))
+    study = workdir / paths.study_root(raw["study"]["name"])
+    dictionary = study / extension["parallel"]["dictionaries"]["de"]
+    dictionary.parent.mkdir(parents=True)
+    dictionary.write_text("house Haus\ndog Hund\n")
+    (tmp_path / "hf_home").mkdir()
+    result = study_snakemake(workdir, Path("configs/paper.yaml"), "-n", "--quiet", "rules",
+                             environment=no_network_environment(tmp_path / "hf_home"), timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    counts = planned_jobs(result.stdout + result.stderr)
+    config = load_config(configfile)
+    induced = [language for language in config["parallel"]["languages"]
+               if language not in extension["parallel"]["dictionaries"]]
+    assert counts["induced_dictionary"] == len(induced) == 8
+    continued = [(model, objective) for model in ("mbart50cp", "xlmr")
+                 for objective in config["models"][model]["objectives"] if objective in TRAINABLE_CONTINUED]
+    assert counts["continue_pretraining"] == len(continued) == 8
+    assert counts["spectral_swap"] == 2 * len(config["study"]["pretraining_seeds"])
+    assert counts["codeswitched_corpus"] == len(StudyGrid(config).codeswitched_corpora()) > 0

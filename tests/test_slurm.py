@@ -29,7 +29,10 @@ from slurm_cluster import (
     cluster_script,
     cluster_unavailable_reason,
     digests,
+    micro,
+    on_slurm,
     run_uuid,
+    shrunken_workflow,
     snakemake,
     snakemake_env,
     start_cluster,
@@ -42,25 +45,20 @@ from snakemake_runner import copy_workflow, snakemake_command
 pytestmark = pytest.mark.slurm
 
 FAKE_GPUS = {"MTBRIDGE_SLURM_FAKE_GPUS": "2"}  # stand-in GPUs, so that --gpus requests get scheduled
-# The micro study cut to what fits a couple of minutes on 2 cores, still one job of every rule:
-# one model with a continued objective, one task, two languages (and one pretraining seed: see
-# shrunken_workflow; `--config` would pass a list's numbers as strings).
-SHRINK = (
-    'study={"models": ["mbart"], "tasks": ["topic"], "languages": ["en", "isolate"]}',
-    'models={"mbart": {"objectives": ["source", "mt-o2m"]}}',
-)
 # rules that run as their own SLURM jobs in the shrunken study, and how many
-SINGLE_JOBS = {"language_corpora": 2, "parallel_corpus": 1, "task_split": 4, "tokenizer": 1,
-               "pretrain_source": 1, "continue_pretraining": 1, "finetune": 2, "dump_activations": 4,
-               "spectra": 2}
+SINGLE_JOBS = {"language_corpora": 2, "parallel_corpus": 1, "parallel_test_set": 1, "task_split": 4,
+               "tokenizer": 1, "baseline": 6, "pretrain_source": 1, "continue_pretraining": 1, "finetune": 2,
+               "translate": 2, "dump_activations": 4, "spectra": 2}
 # the profile's group jobs (`group_<group>_<its rules, sorted, the first 5>`), one SLURM job each: the
-# CKA-across-languages and the CKA-between-models parts of `cka`, the 4 predictions (`predict`, up to 8
-# per job) and the study's 6 tables and figures (`tables`); counted by benchmarks/slurm_submissions.py
+# CKA-across-languages, CKA-between-models and retrieval/language-ID parts of `cka`, the 4 predictions
+# (`predict`, up to 8 per job) and the study's tables, figures and report pages (`tables`); counted by
+# benchmarks/slurm_submissions.py
 GROUP_JOBS = [
+    "group_cka_alignment_alignment_figure_alignment_table",
     "group_cka_cka_language_figure_cka_language_table_cka_languages",
     "group_cka_cka_model_figure_cka_model_table_cka_models",
     "group_predict_predict",
-    "group_tables_budget_table_spectra_figure_spectra_table_transfer_table_translation_figure_...",
+    "group_tables_budget_table_copy_scores_report_page_spectra_figure_spectra_ratio_table_...",
 ]
 
 
@@ -77,30 +75,6 @@ def slurm() -> Iterator[Cluster]:
     finally:
         if not already_up:  # a cluster someone started before the tests keeps running
             stop_cluster(env=FAKE_GPUS)
-
-
-def shrunken_workflow(destination: Path) -> Path:
-    """The workflow in DESTINATION, its micro config cut to one pretraining seed."""
-    workdir = copy_workflow(destination)
-    micro_config = workdir / "configs" / "micro.yaml"
-    raw = yaml.safe_load(micro_config.read_text())
-    raw["study"]["pretraining_seeds"] = [1]
-    micro_config.write_text(yaml.safe_dump(raw, sort_keys=False))
-    return workdir
-
-
-def micro(workdir: Path, *arguments: str, config: tuple[str, ...] = ()) -> Run:
-    """The shrunken micro study in WORKDIR; CONFIG adds `--config` entries (one `--config` only:
-    a second one would replace the first)."""
-    return snakemake(workdir, "--configfile", "configs/micro.yaml", *arguments, "--config", *SHRINK, *config,
-                     timeout=1200)
-
-
-def on_slurm(workdir: Path, *arguments: str) -> Run:
-    # `--cores 1`: a group job (the profile's groups) takes one of the node's two CPUs, not both.
-    # `--config` replaces the profile's `config:` list: warm_workers=False again.
-    return micro(workdir, "--workflow-profile", str(SLURM_PROFILE), "--executor", "slurm", "--cores", "1",
-                 *FAST_POLLING, *arguments, config=("warm_workers=False",))
 
 
 @pytest.fixture(scope="module")
@@ -205,7 +179,6 @@ def test_cluster_script_fails_clearly_on_bad_usage() -> None:
 
 def test_profiles_are_valid_snakemake_profiles(tmp_path: Path) -> None:
     """Both profiles parse and plan the micro study (dry run; no cluster needed for that)."""
-    import yaml
 
     slurm_profile = yaml.safe_load((SLURM_PROFILE / "config.yaml").read_text())
     assert slurm_profile["executor"] == "slurm" and "warm_workers=False" in slurm_profile["config"]
@@ -218,12 +191,12 @@ def test_profiles_are_valid_snakemake_profiles(tmp_path: Path) -> None:
 
 
 def test_profile_groups_the_small_jobs(tmp_path: Path) -> None:
-    """The profile's groups in a dry run of the shrunken study (no cluster needed): the two CKA parts,
-    the 4 predictions as one job (up to 8 per job) and the 6 tables and figures as one."""
+    """The profile's groups in a dry run of the shrunken study (no cluster needed): the three parts of
+    `cka`, the 4 predictions as one job (up to 8 per job) and the tables, figures and pages as one."""
     run = micro(shrunken_workflow(tmp_path), "-n", "--workflow-profile", str(SLURM_PROFILE), "--executor",
                 "slurm", config=("warm_workers=False",))
     assert run.result.returncode == 0, run.output[-2000:]
-    assert Counter(re.findall(r"Group job (\S+) \(jobs", run.output)) == {"cka": 2, "predict": 1, "tables": 1}
+    assert Counter(re.findall(r"Group job (\S+) \(jobs", run.output)) == {"cka": 3, "predict": 1, "tables": 1}
 
 
 REQUEUE_SNAKEFILE = """
