@@ -34,7 +34,7 @@ import tempfile
 import threading
 import time
 import traceback
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -58,6 +58,10 @@ SOCKET_NAME = "worker.sock"
 JOB_FUNCTION = re.compile(r'job_settings\(\s*"(mtbridge(?:\.\w+)+:\w+)"')
 
 
+# read by OpenBLAS, OpenMP and MKL when a job loads them
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
 class RefusedJob(RuntimeError):
     """The warm worker refused a request: a function that is not one of the rules' jobs."""
 
@@ -78,14 +82,41 @@ def configure_logging(log_path: str) -> None:
     logger.propagate = False
 
 
-def execute(function: str, kwargs: dict[str, Any], log_path: str) -> int:
-    """Run the job in this process; 0 on success, 1 with the traceback in the log on failure."""
+@contextlib.contextmanager
+def thread_limit(threads: int | None) -> Iterator[None]:
+    """BLAS and OpenMP pools capped at the job's threads: those already loaded (threadpoolctl) and those
+    a job loads later (their environment variables). Uncapped, numpy's and scipy's OpenBLAS each start
+    one busy-waiting thread per core in every job, so two scikit-learn jobs side by side on 2 cores ran
+    many times slower than one alone (the alignment probes), and results depended on the node's cores."""
+    if threads is None:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+
+    saved = {name: os.environ.get(name) for name in THREAD_VARIABLES}
+    os.environ.update(dict.fromkeys(THREAD_VARIABLES, str(threads)))
+    try:
+        with threadpool_limits(threads):
+            yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def execute(function: str, kwargs: dict[str, Any], log_path: str, threads: int | None = None) -> int:
+    """Run the job in this process, its BLAS/OpenMP pools capped at ``threads``; 0 on success, 1 with the
+    traceback in the log on failure."""
     configure_logging(log_path)
     logger = logging.getLogger("mtbridge")
     started = time.perf_counter()
     logger.info("start %s pid %d", function, os.getpid())
     try:
-        resolve(function)(**kwargs)
+        job = resolve(function)  # its modules loaded first: their pools exist when the limit is set
+        with thread_limit(threads):
+            job(**kwargs)
     except BaseException:  # noqa: BLE001 - every failure must reach the log and the exit status
         logger.error("failed:\n%s", traceback.format_exc())
         return 1
@@ -93,11 +124,12 @@ def execute(function: str, kwargs: dict[str, Any], log_path: str) -> int:
     return 0
 
 
-def run(function: str, log: str, **kwargs: Any) -> None:
-    """Entry point of every job script: run ``function(**kwargs)``, exit non-zero on failure."""
-    code = submit_to_worker(function, kwargs, log)
+def run(function: str, log: str, *, job_threads: int | None = None, **kwargs: Any) -> None:
+    """Entry point of every job script: run ``function(**kwargs)`` on ``job_threads`` BLAS/OpenMP threads
+    (the rule's `threads`), exit non-zero on failure."""
+    code = submit_to_worker(function, kwargs, log, job_threads)
     if code is None:
-        code = execute(function, kwargs, log)
+        code = execute(function, kwargs, log, job_threads)
     if code != 0:
         sys.stderr.write(tail(log))
         raise SystemExit(f"mtbridge job {function} failed (exit {code}); log: {log}")
@@ -121,7 +153,7 @@ def run_job(snakemake: Any, **kwargs: Any) -> None:
     """Run the job's library function (named in its settings file) with ``kwargs``; then write a
     provenance record beside (or inside) each output."""
     settings = read_settings(snakemake.input.settings)
-    run(settings["function"], snakemake.log[0], **kwargs)
+    run(settings["function"], snakemake.log[0], job_threads=snakemake.threads, **kwargs)
     inputs = {name: [str(path) for path in value] if isinstance(value, list) else str(value)
               for name, value in snakemake.input.items() if name != "settings"}
     record = provenance(settings, inputs, str(snakemake.input.settings))
@@ -135,8 +167,9 @@ def tail(path: str, lines: int = 30) -> str:
     return ""
 
 
-def submit_to_worker(function: str, kwargs: dict[str, Any], log: str) -> int | None:
-    """Run the job in the warm worker; None if there is none to reach."""
+def submit_to_worker(function: str, kwargs: dict[str, Any], log: str,
+                     threads: int | None = None) -> int | None:
+    """Run the job in the warm worker (``threads`` as in ``execute``); None if there is none to reach."""
     path = os.environ.get(SOCKET_VARIABLE)
     if not path:
         return None
@@ -155,7 +188,7 @@ def submit_to_worker(function: str, kwargs: dict[str, Any], log: str) -> int | N
         return None
     with client:
         request = {"function": function, "kwargs": kwargs, "log": os.path.abspath(log),
-                   "cwd": os.getcwd()}
+                   "cwd": os.getcwd(), "threads": threads}
         client.sendall(json.dumps(request).encode() + b"\n")
         reply = json.loads(client.makefile("rb").readline() or b'{"exit": 1}')
     if "error" in reply:
@@ -173,7 +206,7 @@ def child(request: dict) -> None:
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
         os.chdir(request["cwd"])
         redirect_output(request["log"])
-        code = execute(request["function"], request["kwargs"], request["log"])
+        code = execute(request["function"], request["kwargs"], request["log"], request.get("threads"))
     finally:
         logging.shutdown()
         os._exit(code)

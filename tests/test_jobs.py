@@ -29,6 +29,8 @@ import os
 import time
 from pathlib import Path
 
+import numpy  # loaded before the job starts, as in the warm worker
+
 
 def write(path, text):
     logging.getLogger("mtbridge").info("writing %s", path)
@@ -42,6 +44,14 @@ def whoami(path):
 
 def fail(message):
     raise RuntimeError(message)
+
+
+def blas_threads(path):
+    import scipy.linalg  # may be loaded by the job itself (a library imported inside a function)
+    from threadpoolctl import threadpool_info
+
+    scipy.linalg.solve(numpy.eye(2), numpy.ones(2))
+    Path(path).write_text(json.dumps(sorted({pool["num_threads"] for pool in threadpool_info()})))
 
 
 def slow(pid_path, path, seconds):
@@ -82,7 +92,7 @@ def job_dir() -> Iterator[Path]:
         shutil.rmtree(directory, ignore_errors=True)
 
 
-ALLOWED = [f"{JOB_MODULE}:{name}" for name in ("write", "whoami", "fail", "slow")]
+ALLOWED = [f"{JOB_MODULE}:{name}" for name in ("write", "whoami", "fail", "slow", "blas_threads")]
 
 
 @pytest.fixture(scope="module")
@@ -125,6 +135,15 @@ def test_job_runs_in_the_worker_or_in_process(reachable: Worker | None, tmp_path
     assert info["cwd"] == os.getcwd()
     text = log.read_text()
     assert f"start {JOB_MODULE}:whoami pid {info['pid']}" in text and "done in" in text
+
+
+def test_a_job_runs_on_the_threads_of_its_rule(reachable: Worker | None, tmp_path: Path) -> None:
+    """Every BLAS/OpenMP pool of the job (numpy's, loaded before, and scipy's, perhaps loaded by the job)
+    holds the rule's threads, in the worker's children as in a job's own process; uncapped, each pool
+    takes every core."""
+    out, log = tmp_path / "threads.json", tmp_path / "threads.log"
+    jobs.run(f"{JOB_MODULE}:blas_threads", str(log), job_threads=1, path=str(out))
+    assert json.loads(out.read_text()) == [1]
 
 
 def test_same_result_with_or_without_worker(reachable: Worker | None, tmp_path: Path,
