@@ -111,3 +111,50 @@ def test_the_job_refuses_dumps_of_other_sentences(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="sentence ids differ at position 0"):
         alignment.alignment_measures(dump_paths={"en": first, "close": other},
                                      output_path=tmp_path / "o.parquet", model="m", objective="source")
+
+
+def test_the_paired_test_against_known_answers() -> None:
+    better, worse = np.ones(50), np.zeros(50)
+    effect, low, high, p = alignment.paired_test(better, worse)
+    assert (effect, low, high) == (1.0, 1.0, 1.0) and p <= 0.001  # only no swap at all is as far
+    same = np.random.default_rng(0).integers(0, 2, 50).astype(float)
+    assert alignment.paired_test(same, same) == (0.0, 0.0, 0.0, 1.0)
+    half = np.r_[np.ones(25), np.zeros(25)]  # one item in two better: +0.5, clearly significant
+    effect, low, high, p = alignment.paired_test(half, np.zeros(50))
+    assert effect == 0.5 and low < 0.5 < high and p <= 0.001
+
+
+def test_hits_are_per_item_and_average_to_the_accuracy() -> None:
+    x, y = gaussian(0), gaussian(0) + 0.5 * gaussian(1)
+    hits = alignment.retrieval_hits(x, y)
+    assert hits.shape == (len(x),) and hits.mean() == alignment.retrieval_accuracy(x, y)
+    arrays = [x, gaussian(2, shift=1.0)]
+    probe = alignment.probe_hits(arrays)
+    assert probe.shape == (2 * len(x),) and probe.mean() == alignment.probe_accuracy(arrays)
+
+
+def test_the_findings_test_each_objective_against_source(tmp_path: Path) -> None:
+    """An objective whose translations are near each other at the last layer is more aligned than a
+    source whose are not; an objective with the source's own dumps differs in nothing."""
+    paths = []
+    for objective, noise in (("source", 2.0), ("aligned", 0.05), ("same", 2.0)):
+        dumps = {language: write_fake(tmp_path / f"{objective}-{language}.safetensors",
+                                      noise * (seed > 1), seed)
+                 for seed, language in enumerate(("en", "close", "far"), 1)}
+        paths.append(tmp_path / f"{objective}.parquet")
+        alignment.alignment_measures(dump_paths=dumps, output_path=paths[-1], model="m", objective=objective,
+                                     folds=3)
+    csv, markdown = tmp_path / "alignment.csv", tmp_path / "alignment.md"
+    alignment.write_alignment_table(paths=paths, csv_path=csv, markdown_path=markdown, train_language="en",
+                                    study=STUDY)
+    claims = alignment.claims(pd.concat([pd.read_parquet(path) for path in paths], ignore_index=True))
+    found = claims.set_index(["objective", "measure"])
+    aligned = found.loc[("aligned", "bitext retrieval")]
+    assert aligned["effect"] > 0.5 and aligned["p_holm"] < 0.05 and aligned["reading"] == "more aligned"
+    assert aligned["items"] == 2 * 2 * len(IDS)  # close and far, both directions
+    same = found.loc[("same", "bitext retrieval")]
+    assert same["effect"] == 0 and same["reading"] == "no significant difference"
+    assert found.loc[("same", "language-ID probe"), "items"] == 3 * len(IDS)  # the all-language probe
+    text = markdown.read_text()
+    assert "## Findings: each objective against source at the last layer" in text and "more aligned" in text
+    assert "outcomes" not in pd.read_csv(csv).columns
