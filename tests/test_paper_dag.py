@@ -145,7 +145,8 @@ def merged(base: dict, extension: dict) -> dict:
     return result
 
 
-def test_documented_issue_15_experiments_plan_at_paper_scale(paper_raw: dict, tmp_path: Path) -> None:
+def test_documented_issue_15_experiments_plan_at_paper_scale(paper_raw: dict, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     """The docs' paper-scale snippet (code-switching with a user dictionary and induced ones, TLM, MLM,
     spectral swaps, low-resource pairs) is a valid config whose DAG plans the jobs it asks for."""
     extension = documented_extension()
@@ -162,6 +163,7 @@ def test_documented_issue_15_experiments_plan_at_paper_scale(paper_raw: dict, tm
                              environment=no_network_environment(tmp_path / "hf_home"), timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     counts = planned_jobs(result.stdout + result.stderr)
+    monkeypatch.chdir(workdir)  # where the dictionary's relative path is read from, as in a job
     config = load_config(configfile)
     induced = [language for language in config["parallel"]["languages"]
                if language not in extension["parallel"]["dictionaries"]]
