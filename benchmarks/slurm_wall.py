@@ -82,7 +82,11 @@ def main() -> None:
             stop_cluster(env=FAKE_GPUS)
     before, after = (min(results[label], key=lambda run: run["seconds"])
                      for label in ("ungrouped", "grouped"))
-    identical = before["digests"] == after["digests"]
+    differing = sorted(name for name in set(before["digests"]) | set(after["digests"])
+                       if before["digests"].get(name) != after["digests"].get(name))
+    identical = not differing
+    if differing:
+        print(f"{len(differing)} artifacts differ: {', '.join(differing[:20])}")
     print(f"SLURM jobs {before['jobs']} -> {after['jobs']}; wall {before['seconds']:.0f} s -> "
           f"{after['seconds']:.0f} s ({before['seconds'] / after['seconds']:.2f}x, "
           f"fastest of {arguments.repeats}); "
