@@ -57,7 +57,7 @@ RESOURCE_DEFAULTS = {
     "finetuning": {"mem_mb": 1500, "runtime": 60, "gpu": 0},
     "prediction": {"mem_mb": 1000, "runtime": 30, "gpu": 0},
     "analysis": {"mem_mb": 1000, "runtime": 30, "gpu": 0},
-    "light": {"mem_mb": 1000, "runtime": 15, "gpu": 0},  # CKA on dumps, tables, figures: CPU, seconds
+    "light": {"mem_mb": 1000, "runtime": 15, "gpu": 0},  # CKA, probes on dumps, tables, figures: CPU
 }
 MAX_SHOWN_ERRORS = 5
 DEFAULT_CODESWITCH_SHARE = 0.3  # continued_pretraining.codeswitch_share when not given
