@@ -34,7 +34,6 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
-from threadpoolctl import threadpool_limits
 
 from mtbridge import evaluation
 from mtbridge.aliases import PathLike
@@ -146,15 +145,15 @@ def read_rows(path: PathLike, spec: TaskSpec) -> list[dict]:
 
 
 def run_baseline(*, baseline: str, task: Mapping, language: str, train_path: str, test_path: str,
-                 predictions_path: str, metrics_path: str, threads: int = 1) -> None:
-    """Train ``baseline`` on the train split, predict ``language``'s test split, write both files."""
+                 predictions_path: str, metrics_path: str) -> None:
+    """Train ``baseline`` on the train split, predict ``language``'s test split, write both files (on the
+    job's threads: mtbridge.jobs caps every job's BLAS and OpenMP pools)."""
     spec = task_of(task)
     if baseline not in task_baselines(task):
         raise ValueError(f"baseline {baseline!r} does not apply to task {spec.name} "
                          f"(its baselines: {', '.join(task_baselines(task))})")
     train, test = read_rows(train_path, spec), read_rows(test_path, spec)
-    with threadpool_limits(threads):
-        predicted, relevance = predict(baseline, spec, train, test)
+    predicted, relevance = predict(baseline, spec, train, test)
     gold = [row["tags" if spec.kind == "tagging" else "label"] for row in test]
     score = evaluation.split_score(spec.metric, test, gold, predicted, relevance)
     evaluation.write_predictions(predictions_path, spec, test, gold, predicted, relevance)

@@ -7,5 +7,4 @@ run_job(
     baseline=params.baseline, task=params.task, language=params.language,
     train_path=snakemake.input.train, test_path=snakemake.input.test,
     predictions_path=snakemake.output.predictions, metrics_path=snakemake.output.metrics,
-    threads=snakemake.threads,
 )
