@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))  # the SLURM tests' cluster and study helpers
 
 from slurm_cluster import (  # noqa: E402
+    FAKE_GPUS,
     SLURM_PROFILE,
     artifact_files,
     cluster_script,
@@ -35,8 +36,6 @@ from slurm_cluster import (  # noqa: E402
     stop_cluster,
     submitted_jobs,
 )
-
-FAKE_GPUS = {"MTBRIDGE_SLURM_FAKE_GPUS": "2"}  # as in tests/test_slurm.py: --gpus requests get scheduled
 
 
 def ungrouped_profile(destination: Path) -> Path:

@@ -36,6 +36,7 @@ FAST_POLLING = (
     "--seconds-between-status-checks", "1",
     "--max-status-checks-per-second", "10",
 )
+FAKE_GPUS = {"MTBRIDGE_SLURM_FAKE_GPUS": "2"}  # stand-in GPUs, so that --gpus requests get scheduled
 SUBMITTED = re.compile(r"has been submitted with SLURM jobid (\d+) \(log: (\S+)\)")
 
 

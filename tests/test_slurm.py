@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 from slurm_cluster import (
+    FAKE_GPUS,
     FAST_POLLING,
     LOCAL_PROFILE,
     SCRIPT,
@@ -44,7 +45,6 @@ from snakemake_runner import copy_workflow, snakemake_command
 
 pytestmark = pytest.mark.slurm
 
-FAKE_GPUS = {"MTBRIDGE_SLURM_FAKE_GPUS": "2"}  # stand-in GPUs, so that --gpus requests get scheduled
 # rules that run as their own SLURM jobs in the shrunken study, and how many
 SINGLE_JOBS = {"language_corpora": 2, "parallel_corpus": 1, "parallel_test_set": 1, "task_split": 4,
                "tokenizer": 1, "baseline": 6, "pretrain_source": 1, "continue_pretraining": 1, "finetune": 2,
