@@ -1,8 +1,8 @@
 """Singular-value spectra of weight matrices, the paper's "output separability" evidence.
 
 Ji et al. (2024) find that MT continued pretraining raises singular values. Spectra
-are computed in float64 with ``torch.linalg.svdvals`` for every 2-D weight (``singular_values``:
-handed to LAPACK tall, a very tall one reduced to its R factor first); summaries
+are computed in float64 for every 2-D weight (``singular_values``: from the Gram matrix's eigenvalues
+where that is accurate, else ``torch.linalg.svdvals`` on the tall orientation); summaries
 are the usual size measures of a matrix: largest singular value, Frobenius norm,
 stable rank ‖W‖²_F / σ²_max, effective rank exp(H(σ / Σσ)) (Roy & Vetterli 2007), and
 the sum of the top-k values.
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
@@ -22,6 +21,7 @@ from torch import nn
 from mtbridge.aliases import PathLike
 from mtbridge.io import write_text
 from mtbridge.tabular import pipe_table, titled, without_empty_columns
+from mtbridge.weights import weight_matrices
 
 SPECTRUM_COLUMNS = ["model", "objective", "pretraining_seed", "parameter", "stack", "layer", "module_type",
                     "embedding", "rank", "singular_value"]
@@ -64,20 +64,33 @@ def layer_index(name: str) -> int:
     return int(match.group(1)) if match else -1
 
 
-def weight_matrices(model: nn.Module) -> Iterable[tuple[str, torch.Tensor]]:
-    """Every 2-D weight, once (tied embeddings are listed under their first name)."""
-    seen: set[int] = set()
-    for name, parameter in model.named_parameters():
-        if parameter.dim() == 2 and id(parameter) not in seen:
-            seen.add(id(parameter))
-            yield name, parameter.detach()
-
-
-# A matrix more than this many times taller than wide is reduced to its R factor in blocks of this many
-# widths of rows. Measured on mBART-large's 250,054 x 1,024 embedding, 1 thread: blocks of 16 widths held
-# ~0.4 GiB beyond the model at the peak, blocks of 4 ~0.15 GiB for ~10% more time (on a shared machine);
-# svdvals of the whole matrix needed two 2 GB float64 copies.
+# A very tall matrix is reduced to its R factor in blocks of this many widths of rows. Measured on mBART-
+# large's 250,054 x 1,024 embedding, 1 thread: blocks of 16 widths held ~0.4 GiB beyond the model at the
+# peak, blocks of 4 ~0.15 GiB for ~10% more time (on a shared machine); svdvals of the whole matrix needed
+# two 2 GB float64 copies.
 QR_BLOCK = 4
+# A matrix at least GRAM_ASPECT times taller than wide takes its values from the eigenvalues of its Gram
+# matrix when its condition number is at most GRAM_MAX_CONDITION (see singular_values).
+GRAM_ASPECT = 2
+GRAM_MAX_CONDITION = 100.0
+
+
+def _gram_singular_values(tall: torch.Tensor, device: torch.device | None) -> torch.Tensor | None:
+    """sqrt of the eigenvalues of tallᵀ·tall, largest first, accumulated in float64 over blocks of one width
+    of rows converted in one reused buffer (as fast as blocks of four, measured); None when the matrix is
+    too ill-conditioned for them to be accurate."""
+    width = tall.shape[1]
+    buffer = torch.empty(width, width, dtype=torch.float64, device=device)
+    gram = torch.zeros(width, width, dtype=torch.float64, device=device)
+    for start in range(0, len(tall), width):
+        rows = tall[start:start + width]
+        block = buffer[:len(rows)]
+        block.copy_(rows)
+        gram.addmm_(block.T, block)
+    eigenvalues = torch.linalg.eigvalsh(gram).flip(0)
+    if eigenvalues[-1] < eigenvalues[0] / GRAM_MAX_CONDITION**2:
+        return None
+    return eigenvalues.sqrt()
 
 
 def _r_factor(tall: torch.Tensor, device: torch.device | None) -> torch.Tensor:
@@ -100,12 +113,20 @@ def singular_values(weight: torch.Tensor, device: torch.device | None = None) ->
     """float64 singular values of a 2-D weight, largest first.
 
     LAPACK gets a tall matrix: a wide one is transposed (same values), as gesdd on a 1,024 x 4,096 matrix
-    (mBART's fc2) took 2.9 s against 0.7 s on its transpose (measured, 1 thread). A matrix more than
-    QR_BLOCK times taller than wide (an embedding) is first reduced to its R factor block by block, so
-    that a 250,054 x 1,024 vocabulary needs neither a whole float64 copy nor LAPACK's own copy of that
-    (2 GB each).
+    (mBART's fc2) took 2.9 s against 0.7 s on its transpose (measured, 1 thread). A matrix at least
+    GRAM_ASPECT times taller than wide (feed-forward weights, embeddings) first tries the eigenvalues of
+    its Gram matrix, one product and a width x width eigenproblem (4,096 x 1,024: 0.28 s against 0.43 s;
+    250,054 x 1,024: 10.7 s against 16.7 s; 1 thread). Their relative error grows as ε·κ² (κ = σ_max /
+    σ_min, ε = 2.2e-16), so they are kept only for κ ≤ GRAM_MAX_CONDITION (error ≤ ~1e-12; random
+    matrices of aspect ≥ 2 have κ ≤ 6). Otherwise svdvals, after reducing a matrix more than QR_BLOCK
+    times taller than wide (an embedding) to its R factor block by block, so that a 250,054 x 1,024
+    vocabulary needs neither a whole float64 copy nor LAPACK's own copy of that (2 GB each).
     """
     tall = weight if weight.shape[0] >= weight.shape[1] else weight.T
+    if tall.shape[0] >= GRAM_ASPECT * tall.shape[1]:
+        values = _gram_singular_values(tall, device)
+        if values is not None:
+            return values
     if tall.shape[0] > QR_BLOCK * tall.shape[1]:
         tall = _r_factor(tall, device)
     return torch.linalg.svdvals(tall.to(device=device, dtype=torch.float64).contiguous())
@@ -115,21 +136,31 @@ def spectra(model: nn.Module, *, model_name: str, objective: str, pretraining_se
             device: torch.device | None = None) -> pd.DataFrame:
     """One row per singular value: model, objective, parameter, layer, module type, rank, value.
 
-    Computed in float64 on ``device`` (a GPU takes a 250k × 1024 embedding matrix in seconds). The table is
-    built column by column: a dict per row cost ~0.3 GB for mBART-large's 200,000 values.
+    Computed in float64 on ``device`` (a GPU takes a 250k × 1024 embedding matrix in seconds). The values go
+    into one array allocated up front and the other columns are made at the end: small arrays kept between
+    the matrices' large float64 copies fragmented the heap (1.4 GB for mBART-large, measured), and a dict
+    per row cost ~0.3 GB.
     """
-    columns: dict[str, list] = {column: [] for column in SPECTRUM_COLUMNS}
-    for name, weight in weight_matrices(model):
-        values = singular_values(weight, device).tolist()
-        kind = module_type(name)
-        described = {"model": model_name, "objective": objective, "pretraining_seed": pretraining_seed,
-                     "parameter": name, "stack": stack(name), "layer": layer_index(name), "module_type": kind,
-                     "embedding": kind == "embedding"}
-        for column, value in described.items():
-            columns[column] += [value] * len(values)
-        columns["rank"] += range(len(values))
-        columns["singular_value"] += values
-    return pd.DataFrame(columns, columns=SPECTRUM_COLUMNS)
+    matrices = dict(weight_matrices(model))
+    counts = [min(weight.shape) for weight in matrices.values()]
+    values = np.empty(sum(counts))
+    ends = np.cumsum(counts)
+    for weight, end, count in zip(matrices.values(), ends, counts, strict=True):
+        values[end - count:end] = singular_values(weight, device).cpu().numpy()
+
+    def each_value(of_matrix: list) -> np.ndarray:
+        return np.repeat(np.array(of_matrix, dtype=object), counts)
+
+    names = list(matrices)
+    kinds = [module_type(name) for name in names]
+    return pd.DataFrame({
+        "model": model_name, "objective": objective, "pretraining_seed": pretraining_seed,
+        "parameter": each_value(names), "stack": each_value([stack(name) for name in names]),
+        "layer": each_value([layer_index(name) for name in names]).astype(np.int64),
+        "module_type": each_value(kinds), "embedding": each_value([kind == "embedding" for kind in kinds]
+                                                                  ).astype(bool),
+        "rank": np.concatenate([np.arange(count) for count in counts]), "singular_value": values},
+        columns=SPECTRUM_COLUMNS)
 
 
 def effective_rank(values: list[float]) -> float:

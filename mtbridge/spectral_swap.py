@@ -1,7 +1,7 @@
 """The spectral ablation: are the larger singular values after continued pretraining the cause of worse
 transfer, or a side effect?
 
-Every analysed weight matrix (``spectra.weight_matrices``: each 2-D parameter once) of a "vectors" model
+Every analysed weight matrix (``weights.weight_matrices``: each 2-D parameter once) of a "vectors" model
 ``a`` is rebuilt with the singular values of the same matrix of a "values" model ``b``,
 
     W_a = U_a Σ_a V_aᵀ  (thin SVD),   W' = U_a · diag(σ_b) · V_aᵀ,
@@ -28,7 +28,7 @@ from mtbridge.aliases import PathLike
 from mtbridge.io import atomic_directory, read_json, write_json
 from mtbridge.models import TRAINING_FILE, load_pretrained
 from mtbridge.objectives import spectral_swap_objective
-from mtbridge.spectra import weight_matrices
+from mtbridge.weights import weight_matrices
 
 # config.json keys that say nothing about the architecture
 _BOOKKEEPING = ("_name_or_path", "transformers_version", "dtype", "torch_dtype", "architectures")

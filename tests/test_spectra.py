@@ -99,6 +99,30 @@ def test_singular_values_of_a_known_matrix(monkeypatch: pytest.MonkeyPatch, rows
     assert found == pytest.approx(values, rel=1e-12, abs=1e-14)
 
 
+@pytest.mark.parametrize("condition", [1.0, 10.0, 99.0])
+def test_well_conditioned_tall_matrices_take_the_gram_route(monkeypatch: pytest.MonkeyPatch,
+                                                            condition: float) -> None:
+    def no_svd(*args: object, **kwargs: object) -> None:
+        raise AssertionError("svdvals called for a well-conditioned tall matrix")
+
+    # 200 x 8: the Gram matrix from 25 blocks of 8 rows
+    values = torch.logspace(0, -math.log10(condition), 8).mul(7.0).tolist()
+    weight = known_matrix(200, 8, values)
+    monkeypatch.setattr(torch.linalg, "svdvals", no_svd)
+    assert singular_values(weight).tolist() == pytest.approx(values, rel=1e-11)
+    assert singular_values(weight.T).tolist() == pytest.approx(values, rel=1e-11)
+
+
+def test_ill_conditioned_tall_matrices_fall_back_to_svd(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = []
+    svdvals = torch.linalg.svdvals
+    monkeypatch.setattr(torch.linalg, "svdvals", lambda matrix: calls.append(matrix.shape) or svdvals(matrix))
+    values = [7.0, 3.0, 0.5, 0.05]  # condition 140, over GRAM_MAX_CONDITION
+    assert singular_values(known_matrix(200, 4, values)).tolist() == pytest.approx(values, rel=1e-13)
+    assert calls == [(4, 4)]  # the R factor's
+    assert singular_values(torch.zeros(30, 3)).tolist() == [0.0, 0.0, 0.0]
+
+
 def test_singular_values_of_float32_weights_are_float64() -> None:
     weight = known_matrix(40, 3, [3.0, 2.0, 1.0]).float()
     found = singular_values(weight)

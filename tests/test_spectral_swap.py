@@ -17,8 +17,9 @@ from mtbridge.io import read_json
 from mtbridge.models import WEIGHTS_FILE, load_pretrained
 from mtbridge.objectives import spectral_swap_objective
 from mtbridge.pretraining import random_init
-from mtbridge.spectra import ratio_intervals, spectra, summary, weight_matrices, write_spectra_ratio_table
+from mtbridge.spectra import ratio_intervals, spectra, summary, write_spectra_ratio_table
 from mtbridge.spectral_swap import swap_model, swap_spectrum, write_spectral_swap, write_spectral_swaps
+from mtbridge.weights import weight_matrices
 
 STUDY = {"name": "toy", "config_hash": "0123456789ab"}
 
