@@ -15,7 +15,10 @@ from mtbridge.grid import PHASES, StudyGrid
 
 @pytest.fixture(scope="module")
 def micro() -> StudyGrid:
-    return StudyGrid(load_config(MICRO))
+    """The micro study with two pretraining seeds (its config has one)."""
+    config = load_config(MICRO)
+    config["study"]["pretraining_seeds"] = [1, 2]
+    return StudyGrid(config)
 
 
 @pytest.fixture(scope="module")
