@@ -115,8 +115,8 @@ def singular_values(weight: torch.Tensor, device: torch.device | None = None) ->
     LAPACK gets a tall matrix: a wide one is transposed (same values), as gesdd on a 1,024 x 4,096 matrix
     (mBART's fc2) took 2.9 s against 0.7 s on its transpose (measured, 1 thread). A matrix at least
     GRAM_ASPECT times taller than wide (feed-forward weights, embeddings) first tries the eigenvalues of
-    its Gram matrix, one product and a width x width eigenproblem (4,096 x 1,024: 0.28 s against 0.43 s;
-    250,054 x 1,024: 10.7 s against 16.7 s; 1 thread). Their relative error grows as ε·κ² (κ = σ_max /
+    its Gram matrix, one product and a width x width eigenproblem (4,096 x 1,024: 0.26 s against 0.43 s;
+    250,054 x 1,024: 10 s against 16.5 s; 1 thread). Their relative error grows as ε·κ² (κ = σ_max /
     σ_min, ε = 2.2e-16), so they are kept only for κ ≤ GRAM_MAX_CONDITION (error ≤ ~1e-12; random
     matrices of aspect ≥ 2 have κ ≤ 6). Otherwise svdvals, after reducing a matrix more than QR_BLOCK
     times taller than wide (an embedding) to its R factor block by block, so that a 250,054 x 1,024
