@@ -148,19 +148,19 @@ def spectra(model: nn.Module, *, model_name: str, objective: str, pretraining_se
     for weight, end, count in zip(matrices.values(), ends, counts, strict=True):
         values[end - count:end] = singular_values(weight, device).cpu().numpy()
 
-    def each_value(of_matrix: list) -> np.ndarray:
-        return np.repeat(np.array(of_matrix, dtype=object), counts)
+    def each_value(of_matrix: list, dtype: type = object) -> np.ndarray:
+        """A per-matrix column repeated for each of its values (strings as objects, not fixed-width)."""
+        return np.repeat(np.array(of_matrix, dtype=dtype), counts)
 
     names = list(matrices)
     kinds = [module_type(name) for name in names]
-    return pd.DataFrame({
-        "model": model_name, "objective": objective, "pretraining_seed": pretraining_seed,
-        "parameter": each_value(names), "stack": each_value([stack(name) for name in names]),
-        "layer": each_value([layer_index(name) for name in names]).astype(np.int64),
-        "module_type": each_value(kinds), "embedding": each_value([kind == "embedding" for kind in kinds]
-                                                                  ).astype(bool),
-        "rank": np.concatenate([np.arange(count) for count in counts]), "singular_value": values},
-        columns=SPECTRUM_COLUMNS)
+    columns = {"model": model_name, "objective": objective, "pretraining_seed": pretraining_seed,
+               "parameter": each_value(names), "stack": each_value([stack(name) for name in names]),
+               "layer": each_value([layer_index(name) for name in names], np.int64),
+               "module_type": each_value(kinds),
+               "embedding": each_value([kind == "embedding" for kind in kinds], bool),
+               "rank": np.concatenate([np.arange(count) for count in counts]), "singular_value": values}
+    return pd.DataFrame(columns, columns=SPECTRUM_COLUMNS)
 
 
 def effective_rank(values: list[float]) -> float:
