@@ -232,9 +232,10 @@ def claims(frame: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for model, family in frame.groupby("model", sort=False):
         reference = family[family["objective"] == SOURCE]
+        references = {measure: last_layer_outcomes(reference, measure) for measure in MEASURE_NAMES}
         for objective, group in family[family["objective"] != SOURCE].groupby("objective", sort=False):
             for measure, name in MEASURE_NAMES.items():
-                mine, theirs = last_layer_outcomes(group, measure), last_layer_outcomes(reference, measure)
+                mine, theirs = last_layer_outcomes(group, measure), references[measure]
                 keys = [key for key in mine if key in theirs]
                 if not keys:
                     continue
