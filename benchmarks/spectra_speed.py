@@ -181,8 +181,10 @@ def side(name: str, checkpoint: Path, output: Path, threads: int) -> None:
 def run_side(name: str, checkpoint: Path, output: Path, threads: int) -> dict:
     command = [sys.executable, __file__, "--side", name, "--checkpoint", str(checkpoint),
                "--workdir", str(output), "--threads", str(threads)]
+    from mtbridge.jobs import THREAD_VARIABLES
+
     # BLAS threads are set before any library loads (threadpoolctl only reaches those already loaded)
-    limits = dict.fromkeys(("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"), str(threads))
+    limits = dict.fromkeys(THREAD_VARIABLES, str(threads))
     run = subprocess.run(command, capture_output=True, text=True, check=True,
                          env={**os.environ, **limits, "TRANSFORMERS_VERBOSITY": "error"})
     return json.loads(run.stdout.strip().splitlines()[-1])
