@@ -3,6 +3,7 @@
 import os
 
 from snakemake.exceptions import WorkflowError
+from snakemake.scheduling.job_scheduler import JobScheduler
 from snakemake.utils import min_version
 
 from mtbridge import paths
@@ -26,8 +27,11 @@ from mtbridge.provenance import (
     settings_record,
     write_if_changed,
 )
+from mtbridge.scheduling import coalesce_reevaluations
 
 min_version("9.0")
+# one re-evaluation timer, not one per finished job (mtbridge.scheduling)
+coalesce_reevaluations(JobScheduler)
 
 prepare_config(
     config,
