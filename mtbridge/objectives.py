@@ -12,7 +12,7 @@ OBJECTIVES = (*BUILT_OBJECTIVES, *CONTINUED_OBJECTIVES)
 SEQ2SEQ_ARCHITECTURES = ("mbart", "nllb")
 
 # Token-level alignment (issue #15, part 1): continued objectives that pretraining.continue_pretraining
-# trains, not yet part of the configured grid (OBJECTIVES, the schema's enum, the rules' wildcards).
+# trains beside CONTINUED_OBJECTIVES (the schema lists them; configs/extended.yaml runs them).
 # `codeswitch-cp` is the family's source objective on a code-switched corpus (mtbridge.codeswitch);
 # `mlm-cp` and `tlm-cp` (XLM's translation LM on parallel pairs) need a masked-LM family.
 ALIGNMENT_OBJECTIVES = ("mlm-cp", "tlm-cp", "codeswitch-cp")

@@ -18,6 +18,7 @@ rule codeswitched_corpus:
         paths.codeswitched_corpus("{corpus}"),
     log:
         paths.log("codeswitched_corpus", "{corpus}"),
+    priority: 10  # feeds continued pretraining, on the critical path: before the short fine-tuning jobs
     conda:
         CONDA_ENV
     threads: threads_of("data")
