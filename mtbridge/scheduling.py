@@ -5,9 +5,9 @@ while its job-rate limiter is on (the default, ``--max-jobs-per-timespan 100/1s`
 pass starts another. Every finished job adds a pass, so while ready jobs wait for a free core the
 passes grow to one per finished job per second, each re-reading the size of every ready job's
 inputs. In the default study (1,000 jobs, 600 ready predictions on 2 cores) the scheduler then took
-a core from the jobs; on a 72-prediction rerun its process used 4-170 s of CPU, run to run
-(upstream: snakemake/snakemake PR 3744). One pending timer is all the rate limiter needs: it fires,
-the loop looks again, and a new one is started if jobs are still waiting.
+most of a core from the jobs: rerunning the 600 predictions, its process used 171 s of CPU (29 s with
+one timer; docs/performance.md; upstream: snakemake/snakemake PR 3744). One pending timer is all the
+rate limiter needs: it fires, the loop looks again, and a new one starts if jobs are still waiting.
 
 Standard library only: rules/common.smk applies it while the Snakefile is read.
 """

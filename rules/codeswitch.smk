@@ -18,7 +18,7 @@ rule codeswitched_corpus:
         paths.codeswitched_corpus("{corpus}"),
     log:
         paths.log("codeswitched_corpus", "{corpus}"),
-    priority: 10  # feeds continued pretraining, on the critical path: before the short fine-tuning jobs
+    priority: CRITICAL_PATH  # feeds continued pretraining
     conda:
         CONDA_ENV
     threads: threads_of("data")

@@ -68,6 +68,10 @@ RESOURCES = {kind: job_resources(config, kind) for kind in config["resources"]}
 STUDY_IDENTITY = GRID.identity()
 CATEGORY = REPORT_CATEGORIES  # report(..., category=CATEGORY["cka"]): the menu opens with the findings
 
+# pretraining, continued pretraining and the corpora they read: Snakemake does not pass a rule's
+# priority to the jobs it waits for, so each of them asks to start before the many short fine-tuning jobs
+CRITICAL_PATH = 10
+
 
 def threads_of(kind):
     return RESOURCES[kind]["threads"]

@@ -42,7 +42,7 @@ rule parallel_corpus:
         paths.parallel_corpus("{source}", "{target}"),
     log:
         paths.log("parallel_corpus", "{source}-{target}"),
-    priority: 10  # feeds continued pretraining, on the critical path: before the short fine-tuning jobs
+    priority: CRITICAL_PATH  # feeds continued pretraining
     conda:
         CONDA_ENV
     threads: threads_of("data")
@@ -88,7 +88,7 @@ rule world_dictionary:
         paths.dictionary("{source}", "{target}"),
     log:
         paths.log("world_dictionary", "{source}-{target}"),
-    priority: 10  # feeds continued pretraining, on the critical path: before the short fine-tuning jobs
+    priority: CRITICAL_PATH  # feeds continued pretraining
     conda:
         CONDA_ENV
     threads: threads_of("data")

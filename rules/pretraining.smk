@@ -39,7 +39,7 @@ rule pretrain_source:
         directory(paths.checkpoint("{model}", "source", "{pseed}")),
     log:
         paths.log("pretrain_source", "{model}", paths.pretrained("{pseed}")),
-    priority: 10  # on the critical path: start before the many short fine-tuning jobs
+    priority: CRITICAL_PATH
     conda:
         CONDA_ENV
     threads: threads_of("pretraining")
@@ -83,7 +83,7 @@ rule continue_pretraining:
         directory(paths.checkpoint("{model}", "{continued}", "{pseed}")),
     log:
         paths.log("continue_pretraining", "{model}", "{continued}", paths.pretrained("{pseed}")),
-    priority: 10  # on the critical path: start before the many short fine-tuning jobs
+    priority: CRITICAL_PATH
     conda:
         CONDA_ENV
     threads: threads_of("pretraining")

@@ -44,7 +44,7 @@ rule hub_parallel_corpus:
         paths.parallel_corpus("{source}", "{target}"),
     log:
         paths.log("hub_parallel_corpus", "{source}-{target}"),
-    priority: 10  # feeds continued pretraining, on the critical path: before the short fine-tuning jobs
+    priority: CRITICAL_PATH  # feeds continued pretraining
     conda:
         CONDA_ENV
     threads: threads_of("data")
@@ -86,7 +86,7 @@ rule induced_dictionary:
         paths.dictionary("{source}", "{target}"),
     log:
         paths.log("induced_dictionary", "{source}-{target}"),
-    priority: 10  # feeds continued pretraining, on the critical path: before the short fine-tuning jobs
+    priority: CRITICAL_PATH  # feeds continued pretraining
     conda:
         CONDA_ENV
     threads: threads_of("data")
