@@ -602,6 +602,7 @@ def world_slice(config: dict, languages: list[str], sizes: tuple[str, ...], scal
     full = config["world"]
     world = copy.deepcopy(full)
     world.pop("resource_levels", None)
+    world.pop("train_sizes", None)
     world["languages"] = {code: {key: value for key, value in world["languages"][code].items()
                                  if key != "resource"} for code in languages}
     world["sizes"] = {key: world["sizes"][key] for key in sizes}
@@ -609,6 +610,15 @@ def world_slice(config: dict, languages: list[str], sizes: tuple[str, ...], scal
         world["sizes"]["monolingual"] = resources.language_sizes(full, languages[0])["monolingual"]
     if scaled and "parallel" in sizes and len(languages) == 2:
         world["sizes"]["parallel"] = resources.pair_size(full, *languages)
+    return world
+
+
+def task_split_world(config: dict, task: str, split: str, language: str) -> dict:
+    """The world a task split job reads; a train split holds the task's own ``world.train_sizes``
+    entry where it has one (NLI needs more examples than topic to be learned at all)."""
+    world = world_slice(config, [language], (split,))
+    if split == "train":
+        world["sizes"]["train"] = config["world"].get("train_sizes", {}).get(task, world["sizes"]["train"])
     return world
 
 

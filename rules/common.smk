@@ -16,6 +16,7 @@ from mtbridge.config import (
     prepare_config,
     pretraining_seed,
     task_definition,
+    task_split_world,
     world_slice,
 )
 from mtbridge.environment import warn_about_environment
@@ -177,7 +178,7 @@ def corpus_world(wildcards):
 
 
 def split_world(wildcards):
-    return world_slice(config, [wildcards.language], (wildcards.split,))
+    return task_split_world(config, wildcards.task, wildcards.split, wildcards.language)
 
 
 def pair_world(wildcards):

@@ -280,6 +280,30 @@ def test_extended_study_is_the_default_plus_issue_15() -> None:
     assert extended["world"]["languages"]["distant"]["resource"] == "low"
 
 
+def test_a_tasks_own_train_size_changes_only_its_train_split() -> None:
+    from mtbridge.config import task_split_world
+
+    config = load_config(MICRO)
+    config["world"]["sizes"]["train"] = 320
+    config["world"]["train_sizes"] = {"nli": 5000}
+    assert task_split_world(config, "nli", "train", "en")["sizes"] == {"train": 5000}
+    assert task_split_world(config, "topic", "train", "en")["sizes"] == {"train": 320}
+    dev = task_split_world(config, "nli", "dev", "en")
+    assert dev["sizes"] == {"dev": config["world"]["sizes"]["dev"]} and "train_sizes" not in dev
+    without = copy.deepcopy(config)
+    del without["world"]["train_sizes"]
+    topic = task_split_world(config, "topic", "train", "en")
+    assert task_split_world(without, "topic", "train", "en") == topic  # no rerun for the other tasks
+
+
+def test_train_sizes_name_synthetic_tasks_with_positive_counts() -> None:
+    for bad in ({"nil": 100}, {"nli": 0}):
+        config = load_config(MICRO)
+        config["world"]["train_sizes"] = bad
+        with pytest.raises(ConfigError, match="train_sizes"):
+            prepare_config(config)
+
+
 def test_resource_levels_scale_only_the_data_jobs_sizes() -> None:
     from mtbridge.config import pair_parallel_settings, world_slice
 

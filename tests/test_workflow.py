@@ -108,9 +108,11 @@ def test_every_output_exists_and_parses(micro: Path) -> None:
     assert "| mbart | mt-o2m |" in markdown and "| xlmr | random-init |" in markdown
 
 
-# English score each fine-tuned row must exceed the majority baseline by (points); NLI and paraphrase
-# are not learned at micro size by any row (measured: NLI 28-41 vs 34 majority, paraphrase at 50).
-LEARNED = {"topic": 40, "pos": 40, "ner": 25}
+# English score each fine-tuned row must exceed the majority baseline by (points). NLI learns from the
+# micro config's 4,000 English examples (`world.train_sizes`); paraphrase is learned by no model this
+# small at any size tried, not even identical-vs-swapped pairs (docs/results.md, "What NLI and
+# paraphrase need"), so it is held to the task's own shortcut tests instead (tests/test_shortcuts.py).
+LEARNED = {"nli": 10, "topic": 40, "pos": 40, "ner": 25}
 
 
 def test_learning_happened_on_english(micro: Path) -> None:

@@ -1,0 +1,35 @@
+"""benchmarks/learnability.py's paraphrase probes are what its docstring says: pairs with the same words
+on both sides, half of them paraphrases, that differ only in word order (and, for `fronting`, where the
+location phrase stands), so a score on them reads as learning word order and nothing else."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections import Counter
+
+import pytest
+from conftest import MICRO, ROOT
+
+from mtbridge.config import load_config
+
+
+def learnability_module():
+    sys.path.insert(0, str(ROOT / "benchmarks"))  # its own imports (_common, finetune_speed)
+    spec = importlib.util.spec_from_file_location("learnability", ROOT / "benchmarks" / "learnability.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("probe", ["fronting", "identical"])
+def test_probe_pairs_differ_only_in_word_order(probe: str) -> None:
+    world = load_config(MICRO)["world"]
+    rows = learnability_module().probe_rows(world, 7, "train", 60, probe)
+    assert Counter(row["label"] for row in rows) == {"paraphrase": 30, "different": 30}
+    for row in rows:
+        assert Counter(row["text_a"].split()) == Counter(row["text_b"].split()), row
+        identical = row["text_a"] == row["text_b"]
+        assert identical == (probe == "identical" and row["label"] == "paraphrase"), row
+    fronted = sum(row["text_a"].split()[0] != row["text_b"].split()[0] for row in rows[::2])
+    assert (fronted == 30) == (probe == "fronting")
