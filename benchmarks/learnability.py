@@ -13,8 +13,10 @@ English dev score (what fine-tuning selects on), beside the dev set's majority c
 --probe asks what in paraphrase the models cannot learn, on pairs easier than the task's (both sides
 active, subject and object swapped for "different", word multisets equal): `fronting`, the location
 phrase fronted on one side only, so word order alone tells the classes apart; `identical`, no rewrite,
-so a paraphrase is the same string twice. The task itself balances word order against voice so that
-neither order nor word sets solve it (docs/world.md); these probes are not tasks of the study.
+so a paraphrase is the same string twice; `unrelated`, the same string twice against another sentence
+(words differ too: the check that a pair's second text reaches the model at all). The task itself
+balances word order against voice so that neither order nor word sets solve it (docs/world.md); these
+probes are not tasks of the study.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from pathlib import Path
 from _common import load_average, one_thread
 from finetune_speed import job
 
-PROBES = ("fronting", "identical")
+PROBES = ("fronting", "identical", "unrelated")
 
 
 def majority_share(dev_path: str) -> float:
@@ -47,7 +49,7 @@ def split_settings(study: Path, task: str, split: str) -> dict:
 
 
 def probe_rows(world: dict, seed: int, split: str, size: int, probe: str) -> list[dict]:
-    """SIZE English pairs of the --probe kind, half of them paraphrases."""
+    """SIZE English pairs of the --probe kind, half of them paraphrases (odd rows are "different")."""
     from mtbridge.synthetic import PARAPHRASE_PROFILE, World
 
     synthetic = World(world, seed)
@@ -62,6 +64,8 @@ def probe_rows(world: dict, seed: int, split: str, size: int, probe: str) -> lis
             if sorted(a.split()) == sorted(different.split()):  # same words: no agreement leak
                 break
         other = swapped if index % 2 else event
+        if probe == "unrelated" and index % 2:
+            other = synthetic.event(rng, PARAPHRASE_PROFILE)
         if probe == "fronting":
             other = replace(other, fronted=not event.fronted)
         rows.append({"id": f"probe-{split}-{index}", "language": "en", "text_a": a,
