@@ -2,7 +2,7 @@
 
 Usage: python benchmarks/learnability.py --study DIR [--model mbart] [--objective source] [--task nli]
                                          [--train-sizes 1500 20000] [--epochs 3] [--seed 1]
-                                         [--dev-size 400] [--probe fronting|identical]
+                                         [--dev-size 400] [--probe fronting|identical|unrelated]
 DIR is a finished study (`studies/default` after `scripts/study.sh`, or `studies/micro`). For each size,
 the task's English training split is generated again with that many examples (the study's own world and
 seed, `mtbridge.data.write_task_split`, into a temporary folder), and with --dev-size its dev split too
@@ -34,6 +34,7 @@ from _common import load_average, one_thread
 from finetune_speed import job
 
 PROBES = ("fronting", "identical", "unrelated")
+PROBE_DEV_SIZE = 400  # a probe has no dev split in the study: its own, this size unless --dev-size
 
 
 def majority_share(dev_path: str) -> float:
@@ -98,7 +99,7 @@ def learn(study: Path, arguments: argparse.Namespace, size: int, folder: Path) -
     write_split(study, arguments, "train", size, train_path)
     if arguments.dev_size or arguments.probe:
         kwargs["dev_path"] = str(folder / "dev.parquet")
-        write_split(study, arguments, "dev", arguments.dev_size or 400, Path(kwargs["dev_path"]))
+        write_split(study, arguments, "dev", arguments.dev_size or PROBE_DEV_SIZE, Path(kwargs["dev_path"]))
     kwargs.update(train_path=str(train_path), seed=arguments.seed, threads=1,
                   settings={**kwargs["settings"], "epochs": arguments.epochs})
     output = folder / f"model-{size}"

@@ -9,11 +9,14 @@ tests/snakemake_runner.py.
 from __future__ import annotations
 
 import copy
+import importlib.util
 import logging
 import os
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 import pytest
@@ -33,6 +36,20 @@ SIZES = {"monolingual": 45, "parallel": 12, "evaluation": 2, "train": 16, "dev":
 PARALLEL = (("en", "close"), ("en", "isolate"), ("close", "isolate"))
 VOCAB_SIZE = 300
 ARCHITECTURE_OF = {"mbart": "mbart", "xlmr": "xlm-roberta"}
+
+
+def benchmark_module(name: str) -> ModuleType:
+    """``benchmarks/NAME.py``, imported once as the script runs it: its folder on ``sys.path`` (for
+    ``_common`` and sibling scripts) and itself in ``sys.modules`` (dataclasses look their module up
+    there)."""
+    if name not in sys.modules:
+        folder = str(ROOT / "benchmarks")
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
+        spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+        sys.modules[name] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(sys.modules[name])
+    return sys.modules[name]
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,6 @@ its refusal without a GPU, its time budget, and the shape of its mbart-large-50 
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -18,6 +17,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 import torch
+from conftest import ROOT, benchmark_module
 
 from mtbridge.analysis import write_spectra
 from mtbridge.finetuning import finetune, predict
@@ -27,7 +27,6 @@ from mtbridge.representations import dump_activations, open_dump
 from mtbridge.tasks import CLASSIFICATION_SCHEMA, CORPUS_SCHEMA
 from mtbridge.xglue import xglue_task_spec
 
-ROOT = Path(__file__).resolve().parents[1]
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device visible")
 
 WORDS = ("the", "a", "cat", "dog", "sat", "ran", "on", "under", "mat", "house", "red", "big", "small",
@@ -112,17 +111,9 @@ def test_finetune_predict_dump_and_spectra_in_bfloat16(tmp_path: Path) -> None:
 # --- the GPU check script -----------------------------------------------------------------------
 
 
-def gpu_check_module():
-    if "gpu_check" not in sys.modules:  # dataclasses look their module up there
-        spec = importlib.util.spec_from_file_location("gpu_check", ROOT / "benchmarks" / "gpu_check.py")
-        sys.modules["gpu_check"] = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(sys.modules["gpu_check"])
-    return sys.modules["gpu_check"]
-
-
 @pytest.mark.slow
 def test_gpu_check_runs_every_phase_on_the_cpu(tmp_path: Path) -> None:
-    gpu_check = gpu_check_module()
+    gpu_check = benchmark_module("gpu_check")
     output = tmp_path / "gpu_check.json"
     command = ["bash", str(ROOT / "scripts" / "gpu_check.sh"), "--device", "cpu", "--size", "tiny",
                "--threads", "1", "--output", str(output)]
@@ -160,7 +151,7 @@ def test_gpu_check_refuses_without_a_gpu(tmp_path: Path) -> None:
 
 def test_gpu_check_stops_at_its_budget(tmp_path: Path, capsys) -> None:
     output = tmp_path / "gpu_check.json"
-    status = gpu_check_module().main(["--device", "cpu", "--size", "tiny", "--threads", "1",
+    status = benchmark_module("gpu_check").main(["--device", "cpu", "--size", "tiny", "--threads", "1",
                                       "--budget-s", "0.01", "--output", str(output)])
     report = json.loads(output.read_text())
     assert status == 3 and not report["complete"] and report["skipped"]
@@ -173,7 +164,7 @@ def test_gpu_check_stand_in_is_mbart_large_50_shaped(tmp_path: Path) -> None:
 
     from mtbridge.tokenizer import framing, load_tokenizer
 
-    gpu_check = gpu_check_module()
+    gpu_check = benchmark_module("gpu_check")
     size = gpu_check.SIZES["mbart-large-50"]
     gpu_check.stand_in_source(size, tmp_path)
     tokenizer, config = load_tokenizer(tmp_path), AutoConfig.from_pretrained(tmp_path)

@@ -4,26 +4,16 @@ location phrase stands), so a score on them reads as learning word order and not
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections import Counter
 
 import pytest
-from conftest import MICRO, ROOT
+from conftest import MICRO, benchmark_module
 
 from mtbridge.config import load_config
 
 
-def learnability_module():
-    sys.path.insert(0, str(ROOT / "benchmarks"))  # its own imports (_common, finetune_speed)
-    spec = importlib.util.spec_from_file_location("learnability", ROOT / "benchmarks" / "learnability.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def probe(kind: str) -> list[dict]:
-    rows = learnability_module().probe_rows(load_config(MICRO)["world"], 7, "train", 60, kind)
+    rows = benchmark_module("learnability").probe_rows(load_config(MICRO)["world"], 7, "train", 60, kind)
     assert Counter(row["label"] for row in rows) == {"paraphrase": 30, "different": 30}
     return rows
 
